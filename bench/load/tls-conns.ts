@@ -1,0 +1,47 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { runPinned } from '../processes.js';
+
+export type ConnsClient = { kind: 'tlsload'; bin: string; version: string } | { kind: 'node-tls'; script: string; version: string };
+
+/** Result of one closed-loop new-connection run. */
+export interface ConnsResult { requests: number; duration_us: number; err_connect: number; err_read: number; err_status: number; p50_us: number; p99_us: number; client: string }
+
+/**
+ * Picks the new-connection client: the Go tlsload (built into workDir/bin) when `go` is installed,
+ * because Go's crypto/tls costs the shared load core less per handshake than an OpenSSL 3.0 client;
+ * else the node fallback.
+ */
+export function prepareConnsClient(repoRoot: string, workDir: string, wanted: 'auto' | 'tlsload' | 'node'): ConnsClient {
+  const script = fileURLToPath(new URL('./tls-conns-client.js', import.meta.url));
+  const nodeClient: ConnsClient = { kind: 'node-tls', script, version: `node ${process.version}` };
+  if (wanted === 'node') return nodeClient;
+  const src = join(repoRoot, 'bench/load/tlsload');
+  const bin = join(workDir, 'bin/tlsload');
+  try {
+    const goVersion = execFileSync('go', ['version'], { encoding: 'utf8' }).trim();
+    if (!existsSync(bin) || statSync(bin).mtimeMs < statSync(join(src, 'main.go')).mtimeMs) {
+      mkdirSync(join(workDir, 'bin'), { recursive: true });
+      execFileSync('go', ['build', '-o', bin, '.'], {
+        cwd: src, stdio: 'pipe',
+        env: { ...process.env, GOCACHE: join(workDir, 'gocache'), GOPATH: join(workDir, 'gopath'), CGO_ENABLED: '0', GOFLAGS: '-mod=mod', GOTOOLCHAIN: 'local' },
+      });
+    }
+    return { kind: 'tlsload', bin, version: `tlsload (${goVersion})` };
+  } catch (e) {
+    if (wanted === 'tlsload') throw new Error(`tlsload unavailable: ${(e as Error).message}`);
+    return nodeClient;
+  }
+}
+
+export async function runConns(client: ConnsClient, cpu: number, port: number, sni: string, conns: number, seconds: number): Promise<ConnsResult> {
+  const [cmd, args] = client.kind === 'tlsload'
+    ? [client.bin, ['-addr', `127.0.0.1:${port}`, '-sni', sni, '-path', '/small', '-c', String(conns), '-d', `${seconds}s`]]
+    : [process.execPath, [client.script, String(port), sni, String(conns), String(seconds)]];
+  const out = await runPinned(cpu, cmd, args, (seconds + 30) * 1000);
+  const line = out.stdout.split('\n').find((l) => l.startsWith('LOADJSON '));
+  if (!line) throw new Error(`new-connection client gave no result (rc ${out.code}${out.timedOut ? ', timed out' : ''}): ${out.stderr.slice(-400)}`);
+  return JSON.parse(line.slice('LOADJSON '.length)) as ConnsResult;
+}

@@ -1,0 +1,38 @@
+// Fallback origin when nginx is not installed: the same three TLS ports + one HTTP port,
+// GET /small (~100 B JSON) and GET /big (64 MiB), HTTP/1.1 keep-alive, TLS 1.3 only, no resumption.
+// Usage: node dist/bench/origin/node-origin.js <cert.pem> <key.pem> <big.bin>
+import http from 'node:http';
+import https from 'node:https';
+import { constants } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ORIGIN_HTTP_PORT, ORIGIN_TLS_PORTS } from '../ports.js';
+import { SMALL_BODY } from '../fixtures.js';
+
+const [certPath, keyPath, bigPath] = process.argv.slice(2);
+const big = readFileSync(bigPath);
+
+function answer(req: IncomingMessage, res: ServerResponse): void {
+  if (req.url === '/small') {
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(SMALL_BODY) });
+    res.end(SMALL_BODY);
+  } else if (req.url === '/big') {
+    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': big.length });
+    res.end(big);
+  } else {
+    res.writeHead(404, { 'content-length': 0 });
+    res.end();
+  }
+}
+
+const plain = http.createServer({ keepAliveTimeout: 120_000 }, answer);
+plain.listen(ORIGIN_HTTP_PORT, '127.0.0.1');
+for (const port of ORIGIN_TLS_PORTS) {
+  const srv = https.createServer({
+    cert: readFileSync(certPath), key: readFileSync(keyPath), minVersion: 'TLSv1.3',
+    // no tickets, no cache: every new connection is a full handshake
+    secureOptions: constants.SSL_OP_NO_TICKET, keepAliveTimeout: 120_000,
+  }, answer);
+  srv.listen(port, '127.0.0.1');
+}
+process.on('SIGTERM', () => process.exit(0));

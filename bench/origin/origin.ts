@@ -1,0 +1,34 @@
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import type { Fixtures } from '../fixtures.js';
+import { ORIGIN_HTTP_PORT, ORIGIN_TLS_PORTS, waitPortOpen } from '../ports.js';
+import { isRunning, startPinned, type BenchChild } from '../processes.js';
+import { nginxOriginConfig } from './nginx-origin.js';
+
+/** The running origin: nginx (1 worker) when installed, else the node fallback. */
+export interface Origin { kind: 'nginx' | 'node'; child: BenchChild }
+
+function hasNginx(): boolean {
+  try { execFileSync('sh', ['-c', 'command -v nginx'], { stdio: 'ignore' }); return true; } catch { return false; }
+}
+
+export async function startOrigin(wanted: 'auto' | 'nginx' | 'node', f: Fixtures, dirs: { confDir: string; tmpDir: string; logDir: string },
+  cpu: number): Promise<Origin> {
+  const kind = wanted === 'node' || (wanted === 'auto' && !hasNginx()) ? 'node' : 'nginx';
+  let child: BenchChild;
+  if (kind === 'nginx') {
+    const conf = join(dirs.confDir, 'origin.conf');
+    writeFileSync(conf, nginxOriginConfig(f, dirs.tmpDir, process.getuid?.() === 0));
+    child = startPinned('origin', cpu, 'nginx', ['-p', dirs.tmpDir, '-e', join(dirs.tmpDir, 'origin.err'), '-c', conf, '-g', 'daemon off;'],
+      join(dirs.logDir, 'origin.log'));
+  } else {
+    const script = fileURLToPath(new URL('./node-origin.js', import.meta.url));
+    child = startPinned('origin', cpu, process.execPath, [script, f.cert, f.key, f.big], join(dirs.logDir, 'origin.log'));
+  }
+  for (const port of [ORIGIN_HTTP_PORT, ...ORIGIN_TLS_PORTS]) {
+    if (!(await waitPortOpen(port, 15_000, () => isRunning(child)))) throw new Error(`${kind} origin did not open port ${port} (see ${child.logPath})`);
+  }
+  return { kind, child };
+}

@@ -1,0 +1,51 @@
+import { waitForQuietCores } from './cpu.js';
+import type { MeasureContext } from './measure.js';
+import type { Origin } from './origin/origin.js';
+import { isRunning } from './processes.js';
+import { peerPort, startProxy, stopProxy, type PeerContext, type PeerName } from './peers/registry.js';
+import type { PointRecord } from './report.js';
+import { SCENARIOS, type ScenarioName } from './scenarios.js';
+
+/** Everything one attempt at a point needs besides the scenario and peer. */
+export interface PointSetup {
+  ctx: PeerContext;
+  origin: Origin;
+  base: Omit<MeasureContext, 'pid' | 'originPid'>;
+  cpuProxy: number;
+  settleMs: number;
+  quietPct: number;
+}
+
+/** Thrown when a proxy could not be started, so the runner stops trying that peer. */
+export class StartError extends Error {}
+
+/** One attempt: wait for quiet cores, start the proxy, warm up, measure, stop. */
+export async function measurePoint(s: PointSetup, scenario: ScenarioName, peer: PeerName, rep: number): Promise<PointRecord> {
+  const point: PointRecord = { scenario, peer, rep, ok: false };
+  if (s.settleMs > 0) point.settle = await waitForQuietCores(s.settleMs, s.quietPct);
+  let proxy;
+  try {
+    if (peer !== 'direct') {
+      try { proxy = await startProxy(peer, s.ctx, `${scenario}-rep${rep}`); } catch (e) { throw new StartError((e as Error).message); }
+    }
+    const m: MeasureContext = { ...s.base, pid: proxy?.pid ?? s.origin.child.pid, originPid: s.origin.child.pid };
+    const r = await SCENARIOS[scenario].measure(m, peerPort(peer, SCENARIOS[scenario].port));
+    const pct = (cpuS: number): number => (100 * cpuS) / r.cpu.wall_s;
+    // busy time of each core not charged to a process of ours: other work on the machine, plus softirq time
+    const charged = r.cpu.core_pct.map((_, core) => (core === s.cpuProxy ? (peer === 'direct' ? 0 : pct(r.cpu.proc_cpu_s)) : 0)
+      + (core === s.base.cpuLoad ? pct(r.cpu.origin_cpu_s + r.cpu.load_cpu_s) : 0));
+    Object.assign(point, {
+      ok: r.work > 0, rate: r.rate, work: r.work, cpu_per_unit: r.cpu_per_unit, proc_cpu_s: r.cpu.proc_cpu_s,
+      core_pct: r.cpu.core_pct, other_pct: r.cpu.core_pct.map((b, i) => Math.round(10 * Math.max(0, b - charged[i])) / 10),
+      wall_s: r.cpu.wall_s, probe_ms: r.probe_ms, errors: r.errors, detail: r.detail,
+    });
+    if (!point.ok) point.error = 'no work completed';
+    if (proxy && !isRunning(proxy)) { point.ok = false; point.error = `${peer} exited during the run`; }
+  } catch (e) {
+    if (e instanceof StartError) throw e;
+    point.error = (e as Error).message;
+  } finally {
+    if (proxy && peer !== 'direct') await stopProxy(peer, proxy);
+  }
+  return point;
+}

@@ -1,0 +1,56 @@
+import net from 'node:net';
+
+// Fixed loopback ports, so the generated peer configs can be read as they ran.
+// Origin: HTTP + TLS app1/app2/app3.example.test (the TLS ports are the SNI routing targets).
+export const ORIGIN_HTTP_PORT = 18080;
+export const ORIGIN_TLS_PORTS = [18443, 18444, 18445] as const;
+export const SNI_NAMES = ['app1.example.test', 'app2.example.test', 'app3.example.test'] as const;
+
+/** Ports a proxy peer listens on: `tls` = SNI passthrough, `tcp` = plain TCP forward. */
+export interface ProxyPorts { tls: number; tcp: number }
+
+export const PROXY_PORTS = {
+  nginx: { tls: 22444, tcp: 24081 },
+  haproxy: { tls: 22443, tcp: 24080 },
+  edgeplane: { tls: 29443, tcp: 29080 },
+} as const satisfies Record<string, ProxyPorts>;
+
+export function isPortFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = net.createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen({ port, host: '127.0.0.1', exclusive: true }, () => srv.close(() => resolve(true)));
+  });
+}
+
+function canConnect(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const sock = net.connect({ port, host: '127.0.0.1' });
+    sock.setTimeout(1000);
+    sock.once('connect', () => { sock.destroy(); resolve(true); });
+    sock.once('timeout', () => { sock.destroy(); resolve(false); });
+    sock.once('error', () => resolve(false));
+  });
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Polls until the port accepts; `alive` lets a dead process end the wait early. */
+export async function waitPortOpen(port: number, timeoutMs: number, alive: () => boolean = () => true): Promise<boolean> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    if (await canConnect(port)) return true;
+    if (!alive()) return false;
+    await sleep(100);
+  }
+  return false;
+}
+
+export async function waitPortClosed(port: number, timeoutMs: number): Promise<boolean> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    if (!(await canConnect(port))) return true;
+    await sleep(100);
+  }
+  return false;
+}

@@ -1,0 +1,141 @@
+import type { PeerName } from './peers/registry.js';
+import { SCENARIOS, type ScenarioName } from './scenarios.js';
+
+/** One measured (or failed) point, as written to the raw JSON. */
+export interface PointRecord {
+  scenario: ScenarioName;
+  peer: PeerName;
+  rep: number;
+  ok: boolean;
+  error?: string;
+  rate?: number;
+  work?: number;
+  cpu_per_unit?: number;
+  proc_cpu_s?: number;
+  core_pct?: number[];
+  /** busy % of each core not charged to the bench's processes: other jobs on the machine (noise) */
+  other_pct?: number[];
+  attempts?: number;
+  /** how long the point waited for quiet cores, and their busy % then */
+  settle?: { waited_ms: number; busy_pct: number[] };
+  wall_s?: number;
+  probe_ms?: number[];
+  errors?: number;
+  detail?: unknown;
+}
+
+/** A whole run: facts, options, points, and peers that never ran with the reason. */
+export interface RunRecord {
+  meta: Record<string, string>;
+  options: unknown;
+  points: PointRecord[];
+  skipped: Array<{ peer: PeerName; reason: string }>;
+  notes: string[];
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+function fmt(n: number | undefined, digits = 0): string {
+  if (n === undefined || !Number.isFinite(n)) return '–';
+  return n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
+
+/** Per scenario and peer: medians over the successful repetitions. */
+export interface PeerSummary {
+  peer: PeerName;
+  reps: number;
+  failed: number;
+  rate: number;
+  spread: number;
+  ratio: number;
+  cpu_per_unit: number;
+  core_pct: number[];
+  other_pct: number[];
+  errors: number;
+  perRep: number[];
+  lastError?: string;
+}
+
+export function summarise(run: RunRecord, scenario: ScenarioName, peers: readonly PeerName[]): PeerSummary[] {
+  const out: PeerSummary[] = [];
+  for (const peer of peers) {
+    const pts = run.points.filter((p) => p.scenario === scenario && p.peer === peer);
+    if (pts.length === 0) continue;
+    const ok = pts.filter((p) => p.ok && (p.rate ?? 0) > 0);
+    const rates = ok.map((p) => p.rate as number);
+    const med = rates.length ? median(rates) : NaN;
+    out.push({
+      peer, reps: ok.length, failed: pts.length - ok.length, rate: med,
+      spread: rates.length ? (Math.max(...rates) - Math.min(...rates)) / med : NaN,
+      ratio: NaN,
+      cpu_per_unit: ok.length ? median(ok.map((p) => p.cpu_per_unit as number)) : NaN,
+      core_pct: [0, 1].map((c) => (ok.length ? median(ok.map((p) => p.core_pct?.[c] ?? 0)) : NaN)),
+      other_pct: [0, 1].map((c) => (ok.length ? median(ok.map((p) => p.other_pct?.[c] ?? 0)) : NaN)),
+      errors: pts.reduce((a, p) => a + (p.errors ?? 0), 0),
+      perRep: pts.map((p) => (p.ok ? (p.rate as number) : NaN)),
+      lastError: pts.find((p) => !p.ok)?.error,
+    });
+  }
+  const direct = out.find((s) => s.peer === 'direct')?.rate ?? NaN;
+  for (const s of out) s.ratio = s.rate / direct;
+  return out;
+}
+
+function cpuDigits(scenario: ScenarioName): number { return SCENARIOS[scenario].rateUnit === 'MB/s' ? 2 : 0; }
+
+export function renderMarkdown(run: RunRecord, peers: readonly PeerName[], scenarios: readonly ScenarioName[]): string {
+  const lines: string[] = [];
+  const m = run.meta;
+  lines.push(`# edgeplane bench — ${m.timestamp_utc}`, '');
+  lines.push(`Machine: ${m.nproc} CPUs, ${m.cpu}, kernel ${m.kernel}, ${m.os}. Pinning: ${m.pinning}.`);
+  lines.push(`Origin: ${m.origin}. New-connection client: ${m.conns_client}. Bulk client: ${m.curl}.`);
+  lines.push(`Params: ${m.params}.`, '');
+  for (const s of run.skipped) lines.push(`- **${s.peer}**: ${s.reason}`);
+  if (run.skipped.length) lines.push('');
+
+  lines.push('## Summary (medians; ratio = peer ÷ direct in the same run)', '');
+  const shown = peers.filter((p) => !run.skipped.some((s) => s.peer === p));
+  lines.push(`| scenario | ${shown.join(' | ')} |`, `|---|${shown.map(() => '---:').join('|')}|`);
+  for (const sc of scenarios) {
+    const sum = summarise(run, sc, shown);
+    const cell = (p: PeerName, f: (s: PeerSummary) => string): string => {
+      const s = sum.find((x) => x.peer === p);
+      return s ? f(s) : '–';
+    };
+    const spec = SCENARIOS[sc];
+    lines.push(`| ${sc}, ${spec.rateUnit} (ratio) | ${shown.map((p) => cell(p, (s) => (s.reps ? `${fmt(s.rate)} (${fmt(s.ratio, 2)})` : 'failed'))).join(' | ')} |`);
+    lines.push(`| ${sc}, ${spec.cpuUnit} | ${shown.map((p) => cell(p, (s) => fmt(s.cpu_per_unit, cpuDigits(sc)))).join(' | ')} |`);
+  }
+  lines.push('', 'For direct rows the CPU column is the origin\'s CPU. A row whose CPU0 (proxy core) is well below 100 % while CPU1 '
+    + '(load generator + origin) is ~100 % was bounded by the test bed: compare its CPU per unit, not its rate. '
+    + '"other %" = core busy time not charged to the proxy, origin, load generator or runner (other jobs on the machine; softirq time): noise indicator.', '');
+
+  for (const sc of scenarios) {
+    const spec = SCENARIOS[sc];
+    const digits = cpuDigits(sc);
+    lines.push(`### ${sc} — ${spec.title}`, '');
+    lines.push(`| peer | ${spec.rateUnit} median | spread | ratio vs direct | ${spec.cpuUnit} | CPU0 % | CPU1 % | other % CPU0/CPU1 | errors | per-rep ${spec.rateUnit} |`);
+    lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---|');
+    for (const s of summarise(run, sc, peers)) {
+      const name = s.peer === 'direct' ? 'direct *(origin CPU)*' : s.peer;
+      if (s.reps === 0) {
+        lines.push(`| ${name} | failed | | | | | | | | ${(s.lastError ?? '').split('\n')[0].slice(0, 160).replace(/\|/g, '/')} |`);
+        continue;
+      }
+      lines.push(`| ${name} | ${fmt(s.rate)} | ${fmt(100 * s.spread, 1)}% | ${fmt(s.ratio, 2)} | ${fmt(s.cpu_per_unit, digits)} | `
+        + `${fmt(s.core_pct[0])} | ${fmt(s.core_pct[1])} | ${fmt(s.other_pct[0])} / ${fmt(s.other_pct[1])} | ${s.errors}${s.failed ? ` (+${s.failed} failed reps)` : ''} | ${s.perRep.map((r) => fmt(r)).join(' / ')} |`);
+    }
+    lines.push('');
+  }
+  const probes = run.points.filter((p) => p.probe_ms).map((p) => p.probe_ms as number[]);
+  if (probes.length) {
+    const c = (i: number): string => { const v = probes.map((p) => p[i]); return `min ${Math.min(...v)} / median ${median(v)} / max ${Math.max(...v)} ms`; };
+    lines.push(`Host-speed probe (fixed awk loop before each point; lower = faster): CPU0 ${c(0)}; CPU1 ${c(1)}.`, '');
+  }
+  for (const n of run.notes) lines.push(`- ${n}`);
+  return lines.join('\n') + '\n';
+}

@@ -1,0 +1,142 @@
+// Side-by-side bench: TLS passthrough and TCP forwarding through edgeplane, nginx and haproxy,
+// each beside going direct to the origin in the same run. Method (pinning, /proc CPU accounting,
+// interleaved repetitions) follows the peer harness in /work/shared/peers-bench.
+// Usage: node dist/bench/run.js [--scenarios a,b] [--peers direct,edgeplane,nginx,haproxy] [--reps 3] [--duration 10] [--json out.json]
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
+import { ensureFixtures } from './fixtures.js';
+import { prepareConnsClient, type ConnsClient } from './load/tls-conns.js';
+import { collectMeta } from './meta.js';
+import { parseOptions, type BenchOptions } from './options.js';
+import { startOrigin, type Origin } from './origin/origin.js';
+import { measurePoint, type PointSetup } from './point.js';
+import { isRunning, killAllChildren, stopChild } from './processes.js';
+import { ORIGIN_HTTP_PORT, ORIGIN_TLS_PORTS, PROXY_PORTS, isPortFree } from './ports.js';
+import { preparePeers, type PeerContext, type PeerName } from './peers/registry.js';
+import { renderMarkdown, type PointRecord, type RunRecord } from './report.js';
+import { SCENARIOS } from './scenarios.js';
+
+// a core counts as quiet below this busy % (this machine is shared with builds and tests)
+const QUIET_PCT = 10;
+// a point is retried (up to --retries) when either core had more than this much foreign work
+const NOISY_PCT = 15;
+const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+function log(msg: string): void { process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${msg}\n`); }
+
+function noise(p: PointRecord): number { return Math.max(0, ...(p.other_pct ?? [])); }
+
+function logPoint(p: PointRecord, cpuProxy: number): void {
+  const sc = SCENARIOS[p.scenario];
+  const waited = p.settle && p.settle.waited_ms > 600 ? ` [waited ${(p.settle.waited_ms / 1000).toFixed(1)}s for quiet cores, then ${p.settle.busy_pct.join('/')} %]` : '';
+  log(`rep ${p.rep} ${p.scenario} ${p.peer} try ${p.attempts}${waited}: ${p.ok
+    ? `${p.rate?.toFixed(1)} ${sc.rateUnit}, ${p.cpu_per_unit?.toFixed(2)} ${sc.cpuUnit}, cores ${p.core_pct?.join('/')} % busy (other ${p.other_pct?.join('/')} %; proxy core CPU${cpuProxy}), errors ${p.errors}`
+    : `FAILED: ${(p.error ?? '').split('\n').slice(0, 3).join(' | ')}`}`);
+}
+
+async function checkPorts(o: BenchOptions, skipped: Map<PeerName, string>): Promise<void> {
+  for (const port of [ORIGIN_HTTP_PORT, ...ORIGIN_TLS_PORTS]) {
+    if (!(await isPortFree(port))) throw new Error(`origin port ${port} is in use; stop whatever holds it first`);
+  }
+  for (const peer of o.peers) {
+    if (peer === 'direct' || skipped.has(peer)) continue;
+    for (const port of Object.values(PROXY_PORTS[peer])) {
+      if (!(await isPortFree(port))) { skipped.set(peer, `skipped (port ${port} in use)`); break; }
+    }
+  }
+}
+
+async function main(): Promise<void> {
+  const o = parseOptions(process.argv.slice(2));
+  const deadline = Date.now() + o.maxMinutes * 60_000;
+  // keep the runner itself off the proxy core
+  execFileSync('taskset', ['-pc', String(o.cpuLoad), String(process.pid)], { stdio: 'ignore' });
+
+  const outDir = join(REPO_ROOT, 'bench/out');
+  const workDir = join(outDir, 'work');
+  const ctx: PeerContext = {
+    repoRoot: REPO_ROOT, confDir: join(workDir, 'conf'), tmpDir: join(workDir, 'tmp'), logDir: join(workDir, 'logs'), cpuProxy: o.cpuProxy,
+  };
+  for (const d of [ctx.confDir, ctx.tmpDir, ctx.logDir]) mkdirSync(d, { recursive: true });
+
+  const fixtures = ensureFixtures(workDir);
+  const skipped = preparePeers(ctx, o.peers);
+  await checkPorts(o, skipped);
+  for (const [peer, reason] of skipped) log(`${peer}: ${reason}`);
+  const needsConns = o.scenarios.includes('tls-passthrough-conns');
+  const client: ConnsClient = needsConns ? prepareConnsClient(REPO_ROOT, workDir, o.client) : { kind: 'node-tls', script: '', version: 'unused' };
+
+  const run: RunRecord = { meta: {}, options: o, points: [], skipped: [], notes: [] };
+  let origin: Origin | undefined;
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, 'Z');
+  try {
+    origin = await startOrigin(o.origin, fixtures, ctx, o.cpuLoad);
+    run.meta = collectMeta({
+      origin: `${origin.kind} (1 process${origin.kind === 'nginx' ? ', 1 worker' : ''}, TLS 1.3, ECDSA P-256, no session resumption) pinned to CPU${o.cpuLoad}`,
+      conns_client: needsConns ? client.version : 'unused',
+      pinning: `proxy CPU${o.cpuProxy} (alone); load generator + origin + this runner CPU${o.cpuLoad}`,
+      params: `reps=${o.reps} duration=${o.duration}s warmup=${o.warmup}s settle≤${o.settle}s (cores <${QUIET_PCT} % busy) retries≤${o.retries} (other work >${NOISY_PCT} % of a core) conns=${o.conns} bulk=${o.bulkPerConn}×64MiB per connection, repeated for the duration`,
+    });
+    log(`origin: ${run.meta.origin}; client: ${run.meta.conns_client}`);
+    const active = o.peers.filter((p) => !skipped.has(p));
+
+    const setup: PointSetup = {
+      ctx, origin, cpuProxy: o.cpuProxy, settleMs: o.settle * 1000, quietPct: QUIET_PCT,
+      base: { cpuLoad: o.cpuLoad, seconds: o.duration, warmupSeconds: o.warmup, conns: o.conns, bulkPerConn: o.bulkPerConn, client },
+    };
+    const broken = new Map<PeerName, string>();
+    points: for (let rep = 1; rep <= o.reps; rep++) {
+      for (const sc of o.scenarios) {
+        for (const peer of active) {
+          if (Date.now() > deadline) { run.notes.push(`stopped at rep ${rep} ${sc} ${peer}: --max-minutes ${o.maxMinutes} reached`); break points; }
+          if (!isRunning(origin.child)) throw new Error('origin exited');
+          const failedStart = broken.get(peer);
+          if (failedStart !== undefined) {
+            run.points.push({ scenario: sc, peer, rep, ok: false, error: `not started (failed to start earlier: ${failedStart})` });
+            continue;
+          }
+          let best: PointRecord | undefined;
+          for (let attempt = 1; attempt <= 1 + o.retries; attempt++) {
+            let p: PointRecord;
+            try {
+              p = await measurePoint(setup, sc, peer, rep);
+            } catch (e) {
+              const msg = (e as Error).message;
+              broken.set(peer, msg.split('\n')[0]);
+              p = { scenario: sc, peer, rep, ok: false, error: msg };
+            }
+            p.attempts = attempt;
+            logPoint(p, o.cpuProxy);
+            if (!best || noise(p) < noise(best)) best = p;
+            if (!p.ok || noise(p) <= NOISY_PCT || Date.now() > deadline) break;
+          }
+          run.points.push(best as PointRecord);
+        }
+      }
+    }
+  } finally {
+    if (origin) await stopChild(origin.child);
+    killAllChildren();
+  }
+
+  for (const [peer, reason] of skipped) run.skipped.push({ peer, reason });
+  const noisy = run.points.filter((p) => p.ok && noise(p) > NOISY_PCT).length;
+  if (noisy) run.notes.push(`${noisy} of ${run.points.filter((p) => p.ok).length} measured points kept more than ${NOISY_PCT} % of a core busy with work not charged to the bench's processes (other jobs on this shared machine) even after ${o.retries} retries: see the "other %" column.`);
+  mkdirSync(outDir, { recursive: true });
+  const rawPath = join(outDir, `run-${stamp}.json`);
+  const text = JSON.stringify(run, null, 1);
+  writeFileSync(rawPath, text);
+  if (o.json) writeFileSync(resolve(o.json), text);
+  const md = renderMarkdown(run, o.peers, o.scenarios);
+  writeFileSync(join(outDir, `run-${stamp}.md`), md);
+  process.stdout.write(md);
+  log(`raw JSON: ${rawPath}`);
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`bench: ${(e as Error).message}\n`);
+  killAllChildren();
+  process.exit(1);
+});

@@ -1,0 +1,16 @@
+{
+  "targets": [
+    {
+      "target_name": "edgeplane_native",
+      "sources": ["core/native/peek.c"],
+      "defines": ["NAPI_VERSION=8"],
+      "cflags": ["-Wall", "-Wextra", "-fvisibility=hidden"],
+      "configurations": {
+        "Release": {
+          "cflags!": ["-O3"],
+          "cflags": ["-O2"]
+        }
+      }
+    }
+  ]
+}

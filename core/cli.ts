@@ -1,0 +1,100 @@
+#!/usr/bin/env node
+// The edgeplane command line: a thin layer over the daemon and the config checker.
+import { parseArgs } from 'node:util';
+import { resolve } from 'node:path';
+import { loadConfigFile, loadConfigObject, type LoadedConfig } from './config/load.js';
+import { ConfigError } from './config/errors.js';
+import { Daemon } from './daemon.js';
+import { createDefaultSetup } from './default-config.js';
+import { log } from './log.js';
+
+const USAGE = `edgeplane: an edge proxy data plane (HTTPS, TLS and TCP edges)
+
+Usage:
+  edgeplane serve [--config FILE]   run the daemon (no --config: the embedded demo config)
+  edgeplane check --config FILE     validate a config; prints every problem with its path, exits 1 if any
+  edgeplane --help | --version
+
+Signals (serve): SIGHUP reloads the config (so does changing the file); SIGTERM/SIGINT drain and stop.
+Environment: EDGEPLANE_LOG_LEVEL=debug|info|warn|error (logs are JSON lines on stderr).
+`;
+
+function printProblems(err: ConfigError): void {
+  process.stderr.write(`${err.message}\n`);
+  process.stderr.write(`${err.problems.length} problem${err.problems.length === 1 ? '' : 's'} found\n`);
+}
+
+function load(path: string): LoadedConfig | null {
+  try {
+    return loadConfigFile(resolve(path));
+  } catch (err) {
+    if (err instanceof ConfigError) { printProblems(err); return null; }
+    throw err;
+  }
+}
+
+async function serve(configPath: string | undefined): Promise<number> {
+  if (configPath !== undefined) {
+    const loaded = load(configPath);
+    if (loaded === null) return 1;
+    await Daemon.start({ loaded, configPath: resolve(configPath), handleSignals: true });
+    return -1;
+  }
+  const setup = await createDefaultSetup();
+  let loaded: LoadedConfig;
+  try {
+    loaded = loadConfigObject(setup.config, { baseDir: process.cwd(), sourceName: 'embedded default' });
+  } catch (err) {
+    setup.close();
+    if (err instanceof ConfigError) { printProblems(err); return 1; }
+    throw err;
+  }
+  await Daemon.start({ loaded, configPath: null, handleSignals: true });
+  process.stderr.write(setup.hints.join('\n') + '\n');
+  return -1;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      config: { type: 'string', short: 'c' },
+      help: { type: 'boolean', short: 'h' },
+      version: { type: 'boolean' },
+    },
+  });
+  if (values.version) {
+    const { createRequire } = await import('node:module');
+    const pkg = createRequire(import.meta.url)('../../package.json') as { version: string };
+    process.stdout.write(`edgeplane ${pkg.version}\n`);
+    return 0;
+  }
+  const command = positionals[0];
+  if (values.help || command === undefined || command === 'help') {
+    process.stdout.write(USAGE);
+    return values.help || command === 'help' ? 0 : 2;
+  }
+  switch (command) {
+    case 'serve':
+      return serve(values.config);
+    case 'check': {
+      if (values.config === undefined) { process.stderr.write('check needs --config FILE\n'); return 2; }
+      const loaded = load(values.config);
+      if (loaded === null) return 1;
+      process.stdout.write(`${values.config}: ok (${loaded.config.edges.length} edges, ${loaded.config.backends.length} backends, ${loaded.certificates.size} certificates)\n`);
+      return 0;
+    }
+    default:
+      process.stderr.write(`unknown command: ${command}\n\n${USAGE}`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => { if (code >= 0) process.exitCode = code; },
+  (err: unknown) => {
+    log.error('fatal', { error: err instanceof Error ? err.message : String(err) });
+    process.exitCode = 1;
+  },
+);

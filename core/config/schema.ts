@@ -1,0 +1,376 @@
+// The config schema: the one source of types, validation, defaults and doc text (docs.ts renders the
+// descriptions). Field names are the ngrok Edge API's (spec §1.3–1.7). Cross-references live in check.ts.
+import { readFileSync, statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { isAbsolute, resolve } from 'node:path';
+import { z } from 'zod';
+import { formatPath } from './errors.js';
+import { dialHostProblem, hostnameProblem, labelProblem, splitHostPort } from './syntax.js';
+import { parseIp } from '../tables/ip-address.js';
+
+/** Where `{ file }` and `{ env }` values are read from, and where secret paths are recorded. */
+export interface SourceContext {
+  baseDir: string;
+  env: NodeJS.ProcessEnv;
+  secretPaths: Set<string>;
+}
+
+export const MAX_DESCRIPTION_BYTES = 255;
+export const MAX_METADATA_BYTES = 4096;
+export const MAX_MUTUAL_TLS_CAS = 10; // spec §1.6 (7075)
+export const MAX_WEIGHT = 10000; // spec §1.7 (6512)
+const MAX_SOURCE_FILE_BYTES = 1024 * 1024;
+
+const id = z
+  .string()
+  .regex(/^[A-Za-z0-9_]+$/, 'ids may contain only letters, digits and _')
+  .describe('Identifier, unique within its collection: letters, digits and _.');
+const ref = (what: string) => z.string().min(1, `${what} must not be empty`);
+
+function maxBytes(field: string, max: number) {
+  return z
+    .string()
+    .refine((s) => Buffer.byteLength(s) <= max, { message: `${field} is longer than ${max} bytes` })
+    .default('');
+}
+const description = maxBytes('description', MAX_DESCRIPTION_BYTES).describe(`Free text, at most ${MAX_DESCRIPTION_BYTES} bytes.`);
+const metadata = maxBytes('metadata', MAX_METADATA_BYTES).describe(`Free text for machines, at most ${MAX_METADATA_BYTES} bytes.`);
+const enabled = z.boolean().default(true).describe('A disabled module is kept but ignored.');
+
+const hostnameHostport = z.string().superRefine((text, ctx) => {
+  const hp = splitHostPort(text);
+  if ('error' in hp) return void ctx.addIssue({ code: z.ZodIssueCode.custom, message: hp.error });
+  if (parseIp(hp.host) !== null) {
+    return void ctx.addIssue({ code: z.ZodIssueCode.custom, message: `'${text}': TLS routes by SNI, which carries hostnames, not IP addresses` });
+  }
+  const problem = hostnameProblem(hp.host);
+  if (problem !== null) ctx.addIssue({ code: z.ZodIssueCode.custom, message: problem });
+});
+
+// spec §1.5: TCP edges bind the host part, so it must be an address we can bind.
+const bindHostport = z.string().superRefine((text, ctx) => {
+  const hp = splitHostPort(text);
+  if ('error' in hp) return void ctx.addIssue({ code: z.ZodIssueCode.custom, message: hp.error });
+  if (hp.host !== 'localhost' && parseIp(hp.host) === null) {
+    ctx.addIssue({ code: z.ZodIssueCode.custom, message: `'${text}': a tcp hostport is bind_address:port, where the address is an IP or 'localhost'` });
+  }
+});
+
+function dialAddress(codes: string, allowZero = false) {
+  return z.string().superRefine((text, ctx) => {
+    const hp = splitHostPort(text, allowZero);
+    if ('error' in hp) return void ctx.addIssue({ code: z.ZodIssueCode.custom, message: `${hp.error} ${codes}`.trimEnd() });
+    const problem = dialHostProblem(hp.host);
+    if (problem !== null) ctx.addIssue({ code: z.ZodIssueCode.custom, message: `${problem} ${codes}`.trimEnd() });
+  });
+}
+
+const labels = z.record(z.string(), z.string()).superRefine((map, ctx) => {
+  for (const [key, value] of Object.entries(map)) {
+    const problem = labelProblem(key, value);
+    if (problem !== null) ctx.addIssue({ code: z.ZodIssueCode.custom, message: problem, path: [key] });
+  }
+});
+
+function readSource(value: unknown, ctx: z.RefinementCtx, sources: SourceContext, secret: boolean): string {
+  const here = formatPath(ctx.path);
+  const fail = (message: string): string => {
+    ctx.addIssue({ code: z.ZodIssueCode.custom, message });
+    return '';
+  };
+  if (secret) sources.secretPaths.add(here);
+  if (typeof value === 'string') return value;
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    return fail('expected a PEM string, { file: path } or { env: VAR }');
+  }
+  const keys = Object.keys(value);
+  const source = value as { file?: unknown; env?: unknown };
+  if (keys.length !== 1 || (typeof source.file !== 'string' && typeof source.env !== 'string')) {
+    return fail('expected a PEM string, { file: path } or { env: VAR } (exactly one key, a string)');
+  }
+  if (typeof source.env === 'string') {
+    sources.secretPaths.add(here);
+    const found = sources.env[source.env];
+    return found === undefined ? fail(`environment variable ${source.env} is not set`) : found;
+  }
+  const file = source.file as string;
+  const full = isAbsolute(file) ? file : resolve(sources.baseDir, file);
+  try {
+    if (statSync(full).size > MAX_SOURCE_FILE_BYTES) return fail(`file '${file}' is larger than ${MAX_SOURCE_FILE_BYTES} bytes (ERR_NGROK_1921)`);
+    return readFileSync(full, 'utf8');
+  } catch (err) {
+    return fail(`cannot read file '${file}' (${full}): ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+}
+
+function pem(sources: SourceContext, secret: boolean) {
+  return z.unknown().transform((value, ctx) => readSource(value, ctx, sources, secret));
+}
+
+/** Collections whose ids may be left out: the id becomes prefix + index. */
+export const GENERATED_ID_PREFIX = { reserved_domains: 'rd_', tunnels: 'tn_' } as const;
+
+function withGeneratedIds<T extends { id?: string | undefined }>(prefix: string) {
+  return (items: T[]) => items.map((item, i) => ({ ...item, id: item.id ?? `${prefix}${i}` }));
+}
+
+// YAML writes an empty `edges:` as null: treat it like an absent list.
+function list<T extends z.ZodTypeAny>(item: T) {
+  return z.preprocess((v) => v ?? undefined, z.array(item).default([]));
+}
+
+export function createConfigSchema(sources: SourceContext) {
+  const tlsCertificate = z
+    .object({
+      id,
+      certificate_pem: pem(sources, false).describe('The chain, leaf first, then each issuer (spec §1.4). A string, { file } or { env }.'),
+      private_key_pem: pem(sources, true).describe('RSA (PKCS#1/PKCS#8), ECDSA (SEC 1/PKCS#8) or Ed25519 (PKCS#8); not encrypted. Always a secret.'),
+      description,
+      metadata,
+    })
+    .strict();
+
+  const certificateAuthority = z
+    .object({
+      id,
+      ca_pem: pem(sources, false).describe('One CA certificate with basicConstraints cA=true. A string, { file } or { env }.'),
+      description,
+      metadata,
+    })
+    .strict();
+
+  const reservedDomain = z
+    .object({
+      id: id.optional().describe('Generated as rd_<index> when absent.'),
+      domain: z.string().superRefine((name, ctx) => {
+        const problem = hostnameProblem(name);
+        if (problem !== null) ctx.addIssue({ code: z.ZodIssueCode.custom, message: problem });
+      }).describe('A hostname, or a wildcard "*.example.com" that also covers nested names (spec §1.3).'),
+      certificate_id: ref('certificate_id').nullish().transform((v) => v ?? null).describe('The tls_certificates id served for this domain when TLS ends at the edge.'),
+      description,
+      metadata,
+    })
+    .strict();
+
+  const ipPolicyRule = z
+    .object({
+      cidr: z.string().describe('An IPv4 or IPv6 range with its mask, written with the lowest address (spec §1.6).'),
+      action: z.enum(['allow', 'deny'], { errorMap: () => ({ message: "action must be 'allow' or 'deny' (ERR_NGROK_1422)" }) }).describe('allow or deny; deny beats allow.'),
+      description,
+      metadata,
+    })
+    .strict();
+
+  const ipPolicy = z
+    .object({ id, rules: z.array(ipPolicyRule).default([]).describe('Pooled with the rules of every policy on the same module.'), description, metadata })
+    .strict();
+
+  const tunnel = z
+    .object({
+      id: id.optional().describe('Generated as tn_<index> when absent.'),
+      labels: labels.default({}).describe('Matched by tunnel_group backends.'),
+      forwards_to: dialAddress('').describe('host:port the tunnel forwards to.'),
+      description,
+      metadata,
+    })
+    .strict();
+
+  const backendCommon = { id, description, metadata };
+  const backend = z.discriminatedUnion('type', [
+    z.object({ ...backendCommon, type: z.literal('tunnel_group'), labels: labels.refine((m) => Object.keys(m).length > 0, 'a tunnel_group needs at least one label').describe('Selects every tunnel whose labels include all of these (spec §1.7).') }).strict(),
+    z.object({
+      ...backendCommon,
+      type: z.literal('static_address'),
+      address: dialAddress('(ERR_NGROK_6505)').describe('host:port to forward to.'),
+      tls: z.object({ enabled }).strict().nullish().transform((v) => v ?? null).describe('TLS to the upstream when enabled.'),
+    }).strict(),
+    z.object({
+      ...backendCommon,
+      type: z.literal('weighted'),
+      backends: z
+        .record(z.string(), z.number().int('weights are integers (ERR_NGROK_6512)').min(0, 'weights are 0..10000 (ERR_NGROK_6512)').max(MAX_WEIGHT, 'weights are 0..10000 (ERR_NGROK_6512)'))
+        .refine((m) => Object.keys(m).length > 0, 'a weighted backend needs at least one child')
+        .describe('backend id → weight (0..10000); traffic share is proportional to weight.'),
+    }).strict(),
+    z.object({
+      ...backendCommon,
+      type: z.literal('failover'),
+      backends: z.array(ref('backend id')).min(1, 'a failover backend needs at least one child').describe('Backend ids tried in order; the next is tried only when one cannot be dialed.'),
+    }).strict(),
+    z.object({
+      ...backendCommon,
+      type: z.literal('http_response'),
+      status_code: z.number().int().min(100, 'status_code must be 100..599 (ERR_NGROK_6517)').max(599, 'status_code must be 100..599 (ERR_NGROK_6517)').describe('HTTP status sent.'),
+      headers: z.record(z.string(), z.string()).default({}).describe('Response headers.'),
+      body: z.string().default('').describe('Response body.'),
+    }).strict(),
+  ], { errorMap: (issue, ctx) => ({ message: issue.code === 'invalid_union_discriminator' ? 'type must be one of tunnel_group, static_address, weighted, failover, http_response' : ctx.defaultError }) });
+
+  const backendModule = z.object({ enabled, backend_id: ref('backend_id').describe('The backends id traffic goes to.') }).strict();
+  const ipRestriction = z
+    .object({
+      enabled,
+      ip_policy_ids: z.array(ref('ip policy id')).min(1, 'ip_restriction needs at least one ip policy (ERR_NGROK_7025)').describe('IP policies whose rules are pooled.'),
+    })
+    .strict();
+  const mutualTls = z
+    .object({
+      enabled,
+      certificate_authority_ids: z
+        .array(ref('certificate authority id'))
+        .min(1, 'mutual_tls needs at least one certificate authority')
+        .max(MAX_MUTUAL_TLS_CAS, `mutual_tls accepts at most ${MAX_MUTUAL_TLS_CAS} certificate authorities (ERR_NGROK_7075)`)
+        .describe('A client certificate signed by any of these CAs is accepted.'),
+    })
+    .strict();
+  const minVersion = z.enum(['1.2', '1.3'], { errorMap: () => ({ message: "min_version must be '1.2' or '1.3'" }) });
+  const notOn = (what: string, code: string) =>
+    z.undefined({ errorMap: () => ({ message: `${what} (${code})` }) }).optional();
+
+  const tlsEdgeTermination = z
+    .object({
+      enabled,
+      terminate_at: z.enum(['edge', 'upstream', 'agent']).default('upstream').describe('edge: TLS ends here; upstream: passthrough routed by SNI (default, spec §1.6).'),
+      min_version: minVersion.nullish().describe('"1.2" (default when terminating) or "1.3"; must be absent with terminate_at: upstream.'),
+    })
+    .strict()
+    .superRefine((m, ctx) => {
+      if (m.terminate_at === 'upstream' && m.min_version != null) {
+        ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['min_version'], message: 'min_version must be null when terminate_at is upstream (spec §1.6)' });
+      }
+    })
+    .transform((m) => ({
+      enabled: m.enabled,
+      terminate_at: m.terminate_at,
+      min_version: m.terminate_at === 'upstream' ? null : (m.min_version ?? '1.2'),
+    }));
+
+  const httpsEdgeTermination = z
+    .object({
+      enabled,
+      terminate_at: notOn('terminate_at may not be set on https edges: TLS always ends at the edge', 'ERR_NGROK_7109'),
+      min_version: minVersion.nullish().transform((v) => v ?? '1.2').describe('"1.2" (default) or "1.3".'),
+    })
+    .strict()
+    // normalised with terminate_at so that every terminating edge reads alike downstream
+    .transform((m) => ({ enabled: m.enabled, terminate_at: 'edge' as const, min_version: m.min_version }));
+
+  const edgeCommon = {
+    id,
+    description,
+    metadata,
+    backend: backendModule.optional().describe('backend module: where traffic goes.'),
+    ip_restriction: ipRestriction.optional().describe('ip_restriction module: allow/deny by client IP.'),
+  };
+  const edge = z.discriminatedUnion('type', [
+    z.object({
+      ...edgeCommon,
+      type: z.literal('tls'),
+      hostports: z.array(hostnameHostport).default([]).describe('hostname:port, each covered by a reserved domain (spec §1.5).'),
+      tls_termination: tlsEdgeTermination.default({}).describe('tls_termination module.'),
+      mutual_tls: mutualTls.optional().describe('mutual_tls module: needs terminate_at: edge.'),
+    }).strict(),
+    z.object({
+      ...edgeCommon,
+      type: z.literal('tcp'),
+      hostports: z.array(bindHostport).default([]).describe('bind_address:port (an IP or localhost).'),
+      tls_termination: notOn('tls_termination is not available on tcp edges', 'ERR_NGROK_7021'),
+      mutual_tls: notOn('mutual_tls is not available on tcp edges', 'ERR_NGROK_7021'),
+    }).strict(),
+    z.object({
+      ...edgeCommon,
+      type: z.literal('https'),
+      hostports: z.array(hostnameHostport).default([]).describe('hostname:port, each covered by a reserved domain (spec §1.5).'),
+      tls_termination: httpsEdgeTermination.default({}).describe('tls_termination module (min_version only).'),
+      mutual_tls: mutualTls.optional().describe('mutual_tls module.'),
+    }).strict(),
+  ], { errorMap: (issue, ctx) => ({ message: issue.code === 'invalid_union_discriminator' ? 'type must be one of tls, tcp, https' : ctx.defaultError }) });
+
+  return z
+    .object({
+      admin: z
+        .object({
+          listen: dialAddress('', true).describe('host:port of the admin HTTP server (port 0 picks a free port).'),
+          debug_endpoints: z.boolean().default(false).describe('Enables test-only endpoints. Never in production.'),
+        })
+        .strict()
+        .nullish()
+        .transform((v) => v ?? null)
+        .describe('Admin server; absent or null = off.'),
+      workers: z.number().int('workers must be an integer').min(1, 'workers must be 1..256').max(256, 'workers must be 1..256').default(() => Math.min(256, Math.max(1, availableParallelism())))
+        .describe('Worker threads, 1..256. Default: os.availableParallelism().'),
+      listen_address: z.string().refine((s) => parseIp(s) !== null, 'listen_address must be an IP address').default('0.0.0.0')
+        .describe('Bind address of the https/tls edge ports (tcp edges bind the host of their hostport).'),
+      drain_timeout: z.number().min(0, 'drain_timeout must not be negative').default(30).describe('Seconds that open connections may take to finish after SIGTERM.'),
+      peek_timeout: z.number().positive('peek_timeout must be more than 0').default(10).describe('Seconds a TLS client may take to send its ClientHello.'),
+      tcp_idle_timeout: z.number().min(0, 'tcp_idle_timeout must not be negative (0 = off)').default(300).describe('Seconds without bytes either way before a tcp/tls pipe is closed (0 = off).'),
+      max_client_hello_bytes: z.number().int().min(1024, 'max_client_hello_bytes must be 1024..65536').max(65536, 'max_client_hello_bytes must be 1024..65536').default(16384).describe('Largest ClientHello accepted, 1 KiB..64 KiB.'),
+      events: z
+        .object({ file: z.string().min(1).default('-').describe('"-" = stdout, otherwise a path to append NDJSON to.') })
+        .strict()
+        .nullish()
+        .transform((v) => v ?? null)
+        .describe('Event output; absent or null = off.'),
+      tls_certificates: list(tlsCertificate).describe('Certificates served when TLS ends at the edge (spec §1.4).'),
+      certificate_authorities: list(certificateAuthority).describe('CAs for mutual_tls (spec §1.4).'),
+      reserved_domains: list(reservedDomain).transform(withGeneratedIds(GENERATED_ID_PREFIX.reserved_domains)).describe('Domains edges may use (spec §1.3).'),
+      ip_policies: list(ipPolicy).describe('Named sets of allow/deny CIDR rules (spec §1.6).'),
+      tunnels: list(tunnel).transform(withGeneratedIds(GENERATED_ID_PREFIX.tunnels)).describe('Static tunnel registrations matched by tunnel_group backends.'),
+      backends: list(backend).describe('Where edges send traffic, discriminated by type (spec §1.7).'),
+      edges: list(edge).describe('tls, tcp and https edges (spec §1.5).'),
+    })
+    .strict();
+}
+
+/** The schema with process-wide sources (cwd, process.env); loaders build their own with createConfigSchema. */
+export const configSchema = createConfigSchema({ baseDir: process.cwd(), env: process.env, secretPaths: new Set() });
+
+export type ConfigSchema = ReturnType<typeof createConfigSchema>;
+export type EdgeplaneConfig = z.output<ConfigSchema>;
+export type AdminConfig = NonNullable<EdgeplaneConfig['admin']>;
+export type EventsConfig = NonNullable<EdgeplaneConfig['events']>;
+export type TlsCertificateConfig = EdgeplaneConfig['tls_certificates'][number];
+export type CertificateAuthorityConfig = EdgeplaneConfig['certificate_authorities'][number];
+export type ReservedDomainConfig = EdgeplaneConfig['reserved_domains'][number];
+export type IpPolicyConfig = EdgeplaneConfig['ip_policies'][number];
+export type IpPolicyRuleConfig = IpPolicyConfig['rules'][number];
+export type TunnelConfig = EdgeplaneConfig['tunnels'][number];
+export type BackendConfig = EdgeplaneConfig['backends'][number];
+export type TunnelGroupBackendConfig = Extract<BackendConfig, { type: 'tunnel_group' }>;
+export type StaticAddressBackendConfig = Extract<BackendConfig, { type: 'static_address' }>;
+export type WeightedBackendConfig = Extract<BackendConfig, { type: 'weighted' }>;
+export type FailoverBackendConfig = Extract<BackendConfig, { type: 'failover' }>;
+export type HttpResponseBackendConfig = Extract<BackendConfig, { type: 'http_response' }>;
+export type EdgeConfig = EdgeplaneConfig['edges'][number];
+export type TlsEdgeConfig = Extract<EdgeConfig, { type: 'tls' }>;
+export type TcpEdgeConfig = Extract<EdgeConfig, { type: 'tcp' }>;
+export type HttpsEdgeConfig = Extract<EdgeConfig, { type: 'https' }>;
+export type BackendModuleConfig = NonNullable<EdgeConfig['backend']>;
+export type IpRestrictionConfig = NonNullable<EdgeConfig['ip_restriction']>;
+export type MutualTlsConfig = NonNullable<TlsEdgeConfig['mutual_tls']>;
+export type TlsTerminationConfig = TlsEdgeConfig['tls_termination'];
+export type HttpsTlsTerminationConfig = HttpsEdgeConfig['tls_termination'];
+
+/** The collections whose items have ids, in config order. */
+export const COLLECTIONS = [
+  'tls_certificates',
+  'certificate_authorities',
+  'reserved_domains',
+  'ip_policies',
+  'tunnels',
+  'backends',
+  'edges',
+] as const;
+export type CollectionName = (typeof COLLECTIONS)[number];
+
+/** The item schema of one collection (what one element of `edges` etc. is parsed with). */
+export function collectionItemSchema(schema: ConfigSchema, name: CollectionName): z.ZodTypeAny {
+  let s: z.ZodTypeAny = schema.shape[name];
+  for (;;) {
+    if (s instanceof z.ZodArray) return s.element as z.ZodTypeAny;
+    if (s instanceof z.ZodEffects) s = s.innerType();
+    else if (s instanceof z.ZodDefault) s = s.removeDefault();
+    else if (s instanceof z.ZodOptional || s instanceof z.ZodNullable) s = s.unwrap();
+    else throw new Error(`config schema: ${name} is not a list`);
+  }
+}

@@ -1,0 +1,17 @@
+// Messages between the acceptor (main thread) and the worker threads.
+import type { GenerationSpec } from '../generation/spec.js';
+import type { Handoff } from '../../workers/handoff.js';
+
+export type ToWorker =
+  | { type: 'generation'; spec: GenerationSpec }
+  | { type: 'conn'; handoff: Handoff }
+  | { type: 'drain' }
+  | { type: 'flush' }
+  | { type: 'crash' };
+
+export type FromWorker =
+  | { type: 'ready' }
+  | { type: 'installed'; generation: number }
+  | { type: 'took'; fd: number; ok: boolean; error?: string }
+  | { type: 'events'; data: string; count: number }
+  | { type: 'drained' };

@@ -1,0 +1,153 @@
+// Compiles a validated config into one generation: the shared host and IP tables, the flat edge,
+// hostport and backend arrays the workers index into, and the plan of public listeners.
+import type { LoadedConfig } from '../config/load.js';
+import type { EdgeplaneConfig } from '../config/schema.js';
+import { buildHostTable, type HostEntry } from '../tables/host-table.js';
+import { buildIpTable } from '../tables/ip-table.js';
+import type { SlotMap } from '../tables/counters.js';
+import type { BackendSpec, EdgeSpec, EndpointSpec, GenerationSpec, HostportSpec, ListenerPlan, CertificateSpec } from './spec.js';
+
+type Backend = EdgeplaneConfig['backends'][number];
+type Edge = EdgeplaneConfig['edges'][number];
+
+export interface BuiltGeneration { spec: GenerationSpec; listeners: ListenerPlan[] }
+
+export interface SlotMaps { edges: SlotMap; backends: SlotMap }
+
+const DEFAULT_ACCOUNT_ID = 'ac_edgeplane';
+const CONNECT_TIMEOUT_MS = 10_000;
+
+export function splitHostport(hostport: string): { host: string; port: number } {
+  const colon = hostport.lastIndexOf(':');
+  let host = hostport.slice(0, colon);
+  if (host.startsWith('[') && host.endsWith(']')) host = host.slice(1, -1);
+  return { host, port: Number(hostport.slice(colon + 1)) };
+}
+
+function isEnabled(module: { enabled?: boolean | null } | null | undefined): boolean {
+  return module !== null && module !== undefined && module.enabled !== false;
+}
+
+/** The reserved domain that covers `name`: exact first, else the longest wildcard (spec §1.3). */
+export function coveringDomain<T extends { domain: string }>(domains: readonly T[], name: string): T | undefined {
+  let best: T | undefined;
+  for (const d of domains) {
+    const domain = d.domain.toLowerCase();
+    if (domain === name) return d;
+    if (domain.startsWith('*.') && name.endsWith(domain.slice(1)) && name.length > domain.length - 1) {
+      if (best === undefined || domain.length > best.domain.length) best = d;
+    }
+  }
+  return best;
+}
+
+function compileBackends(config: EdgeplaneConfig, slots: SlotMaps): { specs: BackendSpec[]; index: Map<string, number> } {
+  const index = new Map<string, number>();
+  config.backends.forEach((b: Backend, i: number) => index.set(b.id, i));
+  const specs = config.backends.map((b: Backend): BackendSpec => {
+    const slot = slots.backends.slotFor(b.id);
+    switch (b.type) {
+      case 'static_address': {
+        const { host, port } = splitHostport(b.address);
+        return { kind: 'endpoints', id: b.id, slot, endpoints: [{ host, port, tls: b.tls?.enabled === true }] };
+      }
+      case 'tunnel_group': {
+        const want = Object.entries(b.labels as Record<string, string>);
+        const endpoints: EndpointSpec[] = [];
+        for (const tunnel of config.tunnels ?? []) {
+          const labels = tunnel.labels as Record<string, string>;
+          if (want.every(([k, v]) => labels[k] === v)) {
+            const { host, port } = splitHostport(tunnel.forwards_to);
+            endpoints.push({ host, port, tls: false });
+          }
+        }
+        return { kind: 'endpoints', id: b.id, slot, endpoints };
+      }
+      case 'weighted': {
+        const entries = Object.entries(b.backends as Record<string, number>);
+        const weights = entries.map(([, w]) => w);
+        return {
+          kind: 'weighted', id: b.id, slot,
+          children: entries.map(([id]) => index.get(id) ?? -1),
+          weights,
+          totalWeight: weights.reduce((a, w) => a + w, 0),
+        };
+      }
+      case 'failover':
+        return { kind: 'failover', id: b.id, slot, children: (b.backends as string[]).map((id) => index.get(id) ?? -1) };
+      case 'http_response':
+        return { kind: 'http_response', id: b.id, slot, statusCode: b.status_code, headers: b.headers ?? {}, body: b.body ?? '' };
+    }
+    throw new Error(`unknown backend type in ${(b as Backend).id}`);
+  });
+  return { specs, index };
+}
+
+export function buildGeneration(loaded: LoadedConfig, generation: number, slots: SlotMaps): BuiltGeneration {
+  const config = loaded.config;
+  const backends = compileBackends(config, slots);
+  const policyIndex = new Map<string, number>();
+  config.ip_policies.forEach((p, i) => policyIndex.set(p.id, i));
+  const caPem = new Map<string, string>();
+  for (const [id, authority] of loaded.authorities) caPem.set(id, authority.caPem);
+
+  const edges: EdgeSpec[] = [];
+  const hostports: HostportSpec[] = [];
+  const hostEntries: HostEntry[] = [];
+  const listeners = new Map<string, ListenerPlan>();
+  const certificates: Record<string, CertificateSpec> = {};
+
+  config.edges.forEach((edge: Edge) => {
+    const termination = edge.tls_termination;
+    const terminate = edge.type === 'https' || (edge.type === 'tls' && isEnabled(termination) && termination?.terminate_at === 'edge');
+    const mtls = edge.type !== 'tcp' && isEnabled(edge.mutual_tls) ? edge.mutual_tls : null;
+    const restriction = isEnabled(edge.ip_restriction) ? edge.ip_restriction : null;
+    const edgeIndex = edges.length;
+    edges.push({
+      id: edge.id,
+      slot: slots.edges.slotFor(edge.id),
+      type: edge.type,
+      backend: edge.backend && isEnabled(edge.backend) ? backends.index.get(edge.backend.backend_id) ?? -1 : -1,
+      terminate,
+      minVersion: termination?.min_version === '1.3' ? 'TLSv1.3' : 'TLSv1.2',
+      clientCaPems: mtls ? mtls.certificate_authority_ids.map((id: string) => caPem.get(id)!).filter(Boolean) : null,
+      ipPolicies: restriction ? restriction.ip_policy_ids.map((id: string) => policyIndex.get(id)!) : null,
+    });
+    for (const hostport of edge.hostports) {
+      const { host, port } = splitHostport(hostport);
+      const index = hostports.length;
+      if (edge.type === 'tcp') {
+        hostports.push({ hostport, edge: edgeIndex, certificateId: null });
+        const key = `tcp/${host}:${port}`;
+        listeners.set(key, { key, kind: 'tcp', address: host, port, hostport: index });
+        continue;
+      }
+      const name = host.toLowerCase();
+      let certificateId: string | null = null;
+      if (terminate) {
+        certificateId = coveringDomain(config.reserved_domains, name)?.certificate_id ?? null;
+        const cert = certificateId === null ? undefined : loaded.certificates.get(certificateId);
+        if (cert !== undefined) certificates[certificateId!] = { certPem: cert.certificatePem, keyPem: cert.privateKeyPem };
+      }
+      hostports.push({ hostport, edge: edgeIndex, certificateId });
+      hostEntries.push({ port, name, value: index });
+      const address = config.listen_address;
+      const key = `sni/${address}:${port}`;
+      if (!listeners.has(key)) listeners.set(key, { key, kind: 'sni', address, port, hostport: -1 });
+    }
+  });
+
+  const spec: GenerationSpec = {
+    generation,
+    hostTable: buildHostTable(hostEntries),
+    ipTable: buildIpTable(config.ip_policies.map((p) => p.rules.map((r) => ({ cidr: r.cidr, action: r.action })))),
+    edges,
+    hostports,
+    backends: backends.specs,
+    certificates,
+    accountId: DEFAULT_ACCOUNT_ID,
+    tcpIdleTimeoutMs: config.tcp_idle_timeout * 1000,
+    connectTimeoutMs: CONNECT_TIMEOUT_MS,
+  };
+  return { spec, listeners: [...listeners.values()] };
+}

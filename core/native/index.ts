@@ -1,0 +1,108 @@
+// Loads the native addon (core/native/peek.c). What it is for and the fd
+// ownership rules are in native-notes.md.
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+
+/** A pending {@link NativeAddon.waitReadable}. */
+export interface Poller {
+  /** Cancels the wait without calling its callback. Idempotent; safe after the callback has fired. */
+  stop(): void;
+}
+
+/** Error thrown (or passed to a waitReadable callback) for a failed syscall, shaped like Node's own. */
+export interface NativeError extends Error {
+  /** errno name: 'EBADF', 'ECONNRESET', 'ENOTSOCK', 'EEXIST', ... (or ERR_INVALID_ARG_TYPE / ERR_OUT_OF_RANGE for bad arguments). */
+  code: string;
+  /** Negative libuv error number, as on Node's system errors. Absent for argument errors. */
+  errno?: number;
+  /** 'dup' | 'close' | 'recv' | 'setsockopt' | 'uv_poll_init' | 'uv_poll_start' | 'uv_poll'. Absent for argument errors. */
+  syscall?: string;
+}
+
+/**
+ * The socket syscalls Node lacks. Every function is synchronous except
+ * waitReadable, and all of them throw {@link NativeError}.
+ */
+export interface NativeAddon {
+  /** dup(2) with O_CLOEXEC (fcntl F_DUPFD_CLOEXEC). Returns the new fd; the caller owns it. */
+  dup(fd: number): number;
+  /**
+   * close(2). Throws on any error, EBADF included (a double close means the
+   * ownership rules were broken); EINTR counts as closed, as Linux frees the fd anyway.
+   */
+  close(fd: number): void;
+  /**
+   * recv(MSG_PEEK | MSG_DONTWAIT) of up to maxBytes (1 .. 16 MiB) without
+   * consuming them. Returns the bytes queued so far; a 0-length Buffer means
+   * the peer closed (EOF) with nothing queued; null means nothing yet (EAGAIN).
+   */
+  peek(fd: number, maxBytes: number): Buffer | null;
+  /**
+   * Calls cb once when fd is readable, the peer hung up or the socket has an
+   * error (cb(null): the next peek shows EOF or throws the errno, e.g.
+   * ECONNRESET), or polling itself failed (cb(err)), on the calling thread's loop. The wait then stops
+   * and frees itself. It keeps that loop alive while pending. At most one wait
+   * per fd per thread (a second one throws EEXIST). Stop it before closing the
+   * fd or handing the fd to another thread.
+   */
+  waitReadable(fd: number, cb: (err: NativeError | null) => void): Poller;
+  /**
+   * setsockopt(SO_RCVLOWAT): waitReadable then fires only once `bytes`
+   * (1 .. 16 MiB) are queued, or on EOF or error. Per socket, so shared by
+   * every dup: set it back to 1 before the fd is handed on. Optional so a
+   * caller can run against an older build of the addon.
+   */
+  setRcvLowat?(fd: number, bytes: number): void;
+}
+
+/** Result of {@link loadNative}: exactly one of the two fields is non-null. */
+export interface NativeLoad {
+  addon: NativeAddon | null;
+  error: string | null;
+}
+
+const ADDON_PATH = 'build/Release/edgeplane_native.node';
+// Package root as seen from dist/core/native/index.js, then from core/native/index.ts.
+const ROOT_CANDIDATES = ['../../../', '../../'];
+const ADDON_FUNCTIONS = ['dup', 'close', 'peek', 'waitReadable'] as const;
+
+let defaultLoad: NativeLoad | undefined;
+
+/**
+ * Loads build/Release/edgeplane_native.node from the package root, or the
+ * given path. Never throws: a failure comes back as a one-line reason. The
+ * default load is cached.
+ */
+export function loadNative(path?: string): NativeLoad {
+  if (path !== undefined) return loadAddon(path);
+  defaultLoad ??= loadAddon(findAddon());
+  return defaultLoad;
+}
+
+function findAddon(): string {
+  for (const root of ROOT_CANDIDATES) {
+    const candidate = fileURLToPath(new URL(root + ADDON_PATH, import.meta.url));
+    if (existsSync(candidate)) return candidate;
+  }
+  return fileURLToPath(new URL(ROOT_CANDIDATES[0] + ADDON_PATH, import.meta.url));
+}
+
+function loadAddon(path: string): NativeLoad {
+  if (!existsSync(path)) {
+    return { addon: null, error: `${path} not found (build it with \`npm run build\`; see native-notes.md)` };
+  }
+  let loaded: unknown;
+  try {
+    loaded = createRequire(import.meta.url)(path);
+  } catch (err) {
+    return { addon: null, error: `cannot load ${path}: ${err instanceof Error ? err.message : String(err)}` };
+  }
+  const missing = ADDON_FUNCTIONS.filter(
+    (name) => typeof (loaded as Record<string, unknown> | null)?.[name] !== 'function',
+  );
+  if (missing.length > 0) {
+    return { addon: null, error: `${path} is not the edgeplane addon (missing ${missing.join(', ')})` };
+  }
+  return { addon: loaded as NativeAddon, error: null };
+}

@@ -1,0 +1,41 @@
+// `edgeplane serve` with no --config: the embedded demo works on a fresh machine (README command).
+import t from 'tap';
+import { spawn } from 'node:child_process';
+import { CLI } from '../helpers/daemon.js';
+import { connectTcp, readUntil, run } from '../helpers/net.js';
+
+t.test('the embedded default serves its demo edges and prints what to try', async (t) => {
+  const proc = spawn(process.execPath, [CLI, 'serve'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+  t.teardown(() => { if (proc.exitCode === null) proc.kill('SIGKILL'); });
+  let stderr = '';
+  let stdout = '';
+  proc.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no hints printed:\n${stderr}`)), 20_000);
+    proc.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+      if (stderr.includes('Ctrl-C drains and stops')) { clearTimeout(timer); resolve(); }
+    });
+    proc.once('exit', () => reject(new Error(`exited early:\n${stderr}`)));
+  });
+  t.match(stderr, 'openssl s_client -connect 127.0.0.1:8443 -servername echo.localhost');
+
+  const terminated = await run('openssl', ['s_client', '-connect', '127.0.0.1:8443', '-servername', 'echo.localhost', '-quiet'], { input: 'hello edge\n', keepStdinOpenMs: 1500 });
+  t.match(terminated.stdout, 'hello edge', 'the echo upstream answers through the terminating edge');
+  const through = await run('openssl', ['s_client', '-connect', '127.0.0.1:8443', '-servername', 'secure.localhost'], { input: '' });
+  t.match(through.stdout, 'edgeplane demo upstream', 'passthrough shows the upstream certificate');
+  const tcp = await connectTcp(9000);
+  await readUntil(tcp, 'type a line');
+  tcp.write('over tcp\n');
+  await readUntil(tcp, 'over tcp\n');
+  tcp.destroy();
+  const health = await fetch('http://127.0.0.1:4040/healthz');
+  t.equal(health.status, 200);
+  const config = await (await fetch('http://127.0.0.1:4040/config')).text();
+  t.notMatch(config, 'PRIVATE KEY', 'the private key is redacted from /config');
+  t.match(config, '[redacted]');
+  proc.kill('SIGTERM');
+  t.equal(await exited, 0);
+  t.match(stdout, '"event_type":"tcp_connection_closed.v0"', 'events go to stdout by default');
+});

@@ -1,0 +1,126 @@
+// Starts a real edgeplane daemon process for a test and stops it in the test's teardown.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { stringify } from 'yaml';
+
+export const CLI = fileURLToPath(new URL('../../core/cli.js', import.meta.url));
+
+interface Teardown { teardown(fn: () => unknown): void }
+
+export interface DaemonHandle {
+  proc: ChildProcess;
+  dir: string;
+  configPath: string;
+  eventsPath: string;
+  admin: string;
+  logs: Array<Record<string, unknown>>;
+  stderr(): string;
+  events(): Array<Record<string, any>>;
+  waitForLog(pred: (line: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
+  waitForEvents(count: number, timeoutMs?: number): Promise<Array<Record<string, any>>>;
+  writeConfig(config: object): void;
+  metrics(): Promise<string>;
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+  exited: Promise<number | null>;
+}
+
+export function tempDir(t: Teardown, prefix = 'edgeplane-test-'): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** Starts `edgeplane serve` on `config` (events go to a file in a temp dir unless the config says otherwise). */
+export async function startDaemon(t: Teardown, config: Record<string, unknown>, opts: { dir?: string; env?: NodeJS.ProcessEnv; args?: string[] } = {}): Promise<DaemonHandle> {
+  const dir = opts.dir ?? tempDir(t);
+  const configPath = join(dir, 'edgeplane.yaml');
+  const eventsPath = join(dir, 'events.ndjson');
+  const full = { admin: { listen: '127.0.0.1:0', debug_endpoints: true }, events: { file: eventsPath }, ...config };
+  writeFileSync(configPath, stringify(full));
+  const proc = spawn(process.execPath, [CLI, 'serve', '--config', configPath, ...(opts.args ?? [])], {
+    env: { ...process.env, EDGEPLANE_LOG_LEVEL: 'debug', ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const logs: Array<Record<string, unknown>> = [];
+  let stderr = '';
+  let pending = '';
+  const watchers: Array<() => void> = [];
+  proc.stderr!.setEncoding('utf8');
+  proc.stderr!.on('data', (chunk: string) => {
+    stderr += chunk;
+    pending += chunk;
+    let nl: number;
+    while ((nl = pending.indexOf('\n')) >= 0) {
+      const line = pending.slice(0, nl);
+      pending = pending.slice(nl + 1);
+      try { logs.push(JSON.parse(line)); } catch { /* plain text (hints, check output) */ }
+    }
+    for (const w of watchers.slice()) w();
+  });
+  proc.stdout!.resume();
+  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => { for (const w of watchers.slice()) w(); resolve(code); }));
+  t.teardown(async () => {
+    if (proc.exitCode === null && proc.signalCode === null) {
+      proc.kill('SIGKILL');
+      await exited;
+    }
+  });
+
+  const waitForLog = (pred: (line: Record<string, unknown>) => boolean, timeoutMs = 15_000) =>
+    new Promise<Record<string, unknown>>((resolve, reject) => {
+      const check = (): boolean => {
+        const hit = logs.find(pred);
+        if (hit !== undefined) { resolve(hit); return true; }
+        if (proc.exitCode !== null) { reject(new Error(`daemon exited (${proc.exitCode}) before the expected log line:\n${stderr}`)); return true; }
+        return false;
+      };
+      if (check()) return;
+      const timer = setTimeout(() => { remove(); reject(new Error(`timed out waiting for a log line; stderr so far:\n${stderr}`)); }, timeoutMs);
+      const watcher = (): void => { if (check()) { clearTimeout(timer); remove(); } };
+      const remove = (): void => { const i = watchers.indexOf(watcher); if (i >= 0) watchers.splice(i, 1); };
+      watchers.push(watcher);
+    });
+
+  const ready = await waitForLog((l) => l.msg === 'ready');
+  const admin = String(ready.admin);
+  const events = (): Array<Record<string, any>> => existsSync(eventsPath)
+    ? readFileSync(eventsPath, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l))
+    : [];
+  return {
+    proc, dir, configPath, eventsPath, admin, logs, exited,
+    stderr: () => stderr,
+    events,
+    waitForLog,
+    async waitForEvents(count, timeoutMs = 10_000) {
+      const until = Date.now() + timeoutMs;
+      for (;;) {
+        const list = events();
+        if (list.length >= count) return list;
+        if (Date.now() > until) throw new Error(`expected ${count} events, have ${list.length}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    },
+    writeConfig(next) {
+      writeFileSync(configPath, stringify({ admin: { listen: '127.0.0.1:0', debug_endpoints: true }, events: { file: eventsPath }, ...next }));
+    },
+    async metrics() {
+      const res = await fetch(`http://${admin}/metrics`);
+      return res.text();
+    },
+    async stop(signal = 'SIGTERM') {
+      if (proc.exitCode !== null) return proc.exitCode;
+      proc.kill(signal);
+      return exited;
+    },
+  };
+}
+
+/** Reads one metric sample's value from Prometheus text (labels given as a literal `{a="b"}` string or none). */
+export function metricValue(text: string, name: string, labels = ''): number | undefined {
+  const prefix = `${name}${labels} `;
+  const line = text.split('\n').find((l) => l.startsWith(prefix));
+  return line === undefined ? undefined : Number(line.slice(prefix.length));
+}

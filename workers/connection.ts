@@ -1,0 +1,133 @@
+// Serves one connection of a tls or tcp edge on the generation it was accepted under:
+// terminate TLS when the edge says so, dial the backend, pipe bytes, then count and report.
+import type net from 'node:net';
+import tls from 'node:tls';
+import type { EdgeSpec, GenerationSpec } from '../core/generation/spec.js';
+import { EdgeField, type Counters } from '../core/tables/counters.js';
+import type { TcpConnectionClosed } from '../core/events/types.js';
+import { dialBackend, type DialContext } from './dial.js';
+import { pipeSockets } from './pipe.js';
+import { secureContextFor } from './secure-contexts.js';
+import type { Handoff } from './handoff.js';
+import { log } from '../core/log.js';
+
+export interface ConnectionEnv {
+  counters: Counters;
+  workerIndex: number;
+  emitClosed(event: TcpConnectionClosed, spec: GenerationSpec): void;
+}
+
+export function serveConnection(socket: net.Socket, h: Handoff, spec: GenerationSpec, env: ConnectionEnv, onClose: () => void): void {
+  const hostport = spec.hostports[h.hostport];
+  const edge = hostport === undefined ? undefined : spec.edges[hostport.edge];
+  if (hostport === undefined || edge === undefined) {
+    socket.destroy();
+    onClose();
+    return;
+  }
+  const { counters } = env;
+  counters.addEdge(edge.slot, EdgeField.Active, 1);
+  counters.addEdge(edge.slot, EdgeField.Total, 1);
+  socket.setNoDelay(true);
+
+  let finished = false;
+  const finish = (): void => {
+    if (finished) return;
+    finished = true;
+    const bytesIn = socket.bytesRead;
+    const bytesOut = socket.bytesWritten;
+    counters.addEdge(edge.slot, EdgeField.Active, -1);
+    counters.addEdge(edge.slot, EdgeField.BytesIn, bytesIn);
+    counters.addEdge(edge.slot, EdgeField.BytesOut, bytesOut);
+    env.emitClosed(closedEvent(h, edge, bytesIn, bytesOut), spec);
+    onClose();
+  };
+  // The raw socket closes last, whatever path the connection took: byte counts are final then.
+  socket.once('close', finish);
+
+  const dialCtx: DialContext = { backends: spec.backends, counters, connectTimeoutMs: spec.connectTimeoutMs };
+  const connectUpstream = (client: net.Socket | tls.TLSSocket): void => {
+    if (edge.backend < 0) { client.destroy(); return; }
+    dialBackend(dialCtx, edge.backend).then(
+      ({ socket: upstream }) => {
+        if (client.destroyed) { upstream.destroy(); return; }
+        upstream.setNoDelay(true);
+        pipeSockets(client, upstream, spec.tcpIdleTimeoutMs, (how, err) => {
+          if (how !== 'closed' && how !== 'idle_timeout') log.debug('connection ended with an error', { edge: edge.id, how, error: err?.message });
+          socket.destroy();
+        });
+      },
+      (err: Error) => {
+        log.debug('backend dial failed; closing client', { edge: edge.id, error: err.message });
+        client.destroy();
+      },
+    );
+  };
+
+  if (!edge.terminate) {
+    connectUpstream(socket);
+    return;
+  }
+  const cert = hostport.certificateId === null ? undefined : spec.certificates[hostport.certificateId];
+  if (cert === undefined) { socket.destroy(); return; }
+  const mutual = edge.clientCaPems !== null;
+  const secure = new tls.TLSSocket(socket, {
+    isServer: true,
+    secureContext: secureContextFor(cert, edge),
+    requestCert: mutual,
+    rejectUnauthorized: mutual, // spec §1.6: a missing or untrusted client certificate aborts the handshake
+  });
+  let handshaken = false;
+  secure.once('secure', () => {
+    // Node's TLS accepts any client certificate during the handshake and reports the verdict
+    // afterwards; a missing one already failed with an alert (SSL_VERIFY_FAIL_IF_NO_PEER_CERT),
+    // an untrusted one is refused here before a single application byte moves.
+    const refusal = mutual ? clientCertificateProblem(secure) : null;
+    if (refusal !== null) {
+      counters.addEdge(edge.slot, EdgeField.HandshakeFailures, 1);
+      log.debug('client certificate refused', { edge: edge.id, reason: refusal });
+      secure.destroy();
+      socket.destroy();
+      return;
+    }
+    handshaken = true;
+    connectUpstream(secure);
+  });
+  secure.on('error', (err) => {
+    if (!handshaken) {
+      counters.addEdge(edge.slot, EdgeField.HandshakeFailures, 1);
+      log.debug('TLS handshake failed', { edge: edge.id, error: err.message });
+    }
+    secure.destroy();
+    socket.destroy();
+  });
+  secure.once('close', () => socket.destroy());
+}
+
+// A standalone server TLSSocket never fills in `authorized` (only tls.Server does, from the same
+// handle call used here), so ask the handle for OpenSSL's verification result directly.
+function clientCertificateProblem(secure: tls.TLSSocket): string | null {
+  const handle = (secure as unknown as { ssl?: { verifyError(): Error | null } }).ssl;
+  if (handle === undefined) return 'no TLS handle';
+  const error = handle.verifyError();
+  if (error !== null) return (error as NodeJS.ErrnoException).code ?? error.message;
+  return secure.getPeerX509Certificate() === undefined ? 'no client certificate' : null;
+}
+
+function closedEvent(h: Handoff, edge: EdgeSpec, bytesIn: number, bytesOut: number): TcpConnectionClosed {
+  return {
+    conn: {
+      bytes_in: bytesIn,
+      bytes_out: bytesOut,
+      client_ip: h.clientIp,
+      server_ip: h.serverIp,
+      server_name: h.serverName,
+      server_port: h.serverPort,
+      start_ts: new Date(h.startMs).toISOString(),
+      end_ts: new Date().toISOString(),
+    },
+    ip_policy: { decision: h.ipDecision },
+    ja4_fingerprint: h.ja4,
+    edge: { id: edge.id },
+  };
+}

@@ -1,0 +1,84 @@
+// Picks an endpoint for one connection and dials it (spec §1.7): static_address and tunnel_group
+// (round-robin per connection over a process-wide cursor), weighted (share ∝ weight), failover
+// (the next child only when a dial fails, never after a connection is made).
+import net from 'node:net';
+import tls from 'node:tls';
+import type { BackendSpec, EndpointSpec } from '../core/generation/spec.js';
+import type { Counters } from '../core/tables/counters.js';
+
+export class DialError extends Error {
+  constructor(message: string, readonly code: string) { super(message); }
+}
+
+export interface DialContext {
+  backends: readonly BackendSpec[];
+  counters: Counters;
+  connectTimeoutMs: number;
+}
+
+/** Endpoints to try, in order; failover children contribute their candidates one after another. */
+function candidates(ctx: DialContext, index: number, out: EndpointSpec[], depth = 0): void {
+  const backend = ctx.backends[index];
+  if (backend === undefined || depth > 16) return;
+  switch (backend.kind) {
+    case 'endpoints': {
+      const n = backend.endpoints.length;
+      if (n > 0) out.push(backend.endpoints[ctx.counters.nextRoundRobin(backend.slot) % n]!);
+      return;
+    }
+    case 'weighted': {
+      if (backend.totalWeight <= 0) return;
+      let point = ctx.counters.nextRoundRobin(backend.slot) % backend.totalWeight;
+      for (let i = 0; i < backend.children.length; i++) {
+        point -= backend.weights[i]!;
+        if (point < 0) return candidates(ctx, backend.children[i]!, out, depth + 1);
+      }
+      return;
+    }
+    case 'failover':
+      for (const child of backend.children) candidates(ctx, child, out, depth + 1);
+      return;
+    case 'http_response':
+      return; // HTTP only; config check keeps it off tcp/tls edges
+  }
+}
+
+function dialOne(endpoint: EndpointSpec, timeoutMs: number): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const options = { host: endpoint.host, port: endpoint.port, allowHalfOpen: true };
+    const socket: net.Socket = endpoint.tls
+      ? tls.connect({ ...options, servername: net.isIP(endpoint.host) ? undefined : endpoint.host })
+      : net.connect(options);
+    const ready = endpoint.tls ? 'secureConnect' : 'connect';
+    const timer = setTimeout(() => fail(new DialError(`connect to ${endpoint.host}:${endpoint.port} timed out`, 'ETIMEDOUT')), timeoutMs);
+    function fail(err: Error): void {
+      clearTimeout(timer);
+      socket.removeListener(ready, done);
+      socket.destroy();
+      reject(err);
+    }
+    function done(): void {
+      clearTimeout(timer);
+      socket.removeListener('error', fail);
+      resolve(socket);
+    }
+    socket.once(ready, done);
+    socket.once('error', fail);
+  });
+}
+
+/** Resolves with a connected upstream socket, or rejects with DialError when every candidate failed. */
+export async function dialBackend(ctx: DialContext, backendIndex: number): Promise<{ socket: net.Socket; endpoint: EndpointSpec }> {
+  const list: EndpointSpec[] = [];
+  candidates(ctx, backendIndex, list);
+  if (list.length === 0) throw new DialError('no online endpoint for the backend', 'NO_ENDPOINT');
+  let last: unknown;
+  for (const endpoint of list) {
+    try {
+      return { socket: await dialOne(endpoint, ctx.connectTimeoutMs), endpoint };
+    } catch (err) {
+      last = err;
+    }
+  }
+  throw last instanceof Error ? last : new DialError('dial failed', 'DIAL_FAILED');
+}

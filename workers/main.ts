@@ -1,0 +1,53 @@
+// Worker thread entry: installs generations, wraps handed-off fds in sockets and serves them.
+import net from 'node:net';
+import { parentPort, workerData } from 'node:worker_threads';
+import { performance } from 'node:perf_hooks';
+import { Counters } from '../core/tables/counters.js';
+import { WorkerRuntime } from './runtime.js';
+import type { Handoff } from './handoff.js';
+import type { GenerationSpec } from '../core/generation/spec.js';
+import type { ToWorker, FromWorker } from '../core/dispatch/messages.js';
+
+const port = parentPort;
+if (port === null) throw new Error('workers/main.js must run as a worker thread');
+const { counterBuffer, workerIndex } = workerData as { counterBuffer: SharedArrayBuffer; workerIndex: number };
+const counters = new Counters(counterBuffer);
+const send = (msg: FromWorker): void => port.postMessage(msg);
+const runtime = new WorkerRuntime(counters, workerIndex, (data, count) => send({ type: 'events', data, count }));
+
+function adopt(h: Handoff): void {
+  let socket: net.Socket;
+  try {
+    socket = new net.Socket({ fd: h.fd, readable: true, writable: true, allowHalfOpen: true });
+  } catch (err) {
+    send({ type: 'took', fd: h.fd, ok: false, error: (err as Error).message });
+    return;
+  }
+  // From here the fd belongs to this thread: closing it is the socket's job.
+  send({ type: 'took', fd: h.fd, ok: true });
+  socket.pause();
+  counters.recordDispatch((performance.timeOrigin + performance.now() - h.sentAt) * 1000);
+  runtime.serve(socket, h);
+}
+
+port.on('message', (msg: ToWorker) => {
+  switch (msg.type) {
+    case 'generation':
+      runtime.install(msg.spec as GenerationSpec);
+      send({ type: 'installed', generation: msg.spec.generation });
+      break;
+    case 'conn':
+      adopt(msg.handoff);
+      break;
+    case 'drain':
+      void runtime.whenIdle().then(() => { runtime.events.flush(); send({ type: 'drained' }); });
+      break;
+    case 'flush':
+      runtime.events.flush();
+      break;
+    case 'crash':
+      // Test hook (admin.debug_endpoints): end this thread the hard way, as a crash would.
+      process.exit(70);
+  }
+});
+send({ type: 'ready' });

@@ -1,0 +1,75 @@
+// The per-thread state that serves connections: installed generations (pinned by the connections
+// that started on them), the event batcher and the counters. A worker thread runs one of these;
+// in degraded mode (no native addon) the main thread runs one itself.
+import type net from 'node:net';
+import type { GenerationSpec } from '../core/generation/spec.js';
+import type { Counters } from '../core/tables/counters.js';
+import { serializeTcpConnectionClosed } from '../core/events/serializers.js';
+import { EventBatcher } from './event-batcher.js';
+import { serveConnection, type ConnectionEnv } from './connection.js';
+import type { Handoff } from './handoff.js';
+
+interface Installed { spec: GenerationSpec; pins: number }
+
+export class WorkerRuntime {
+  private readonly generations = new Map<number, Installed>();
+  private newest = -1;
+  private active = 0;
+  private readonly env: ConnectionEnv;
+  readonly events: EventBatcher;
+  private idleWaiters: Array<() => void> = [];
+
+  constructor(readonly counters: Counters, readonly workerIndex: number, deliverEvents: (data: string, count: number) => void) {
+    this.events = new EventBatcher(deliverEvents);
+    this.env = {
+      counters,
+      workerIndex,
+      emitClosed: (event, spec) => this.events.add(serializeTcpConnectionClosed(event, spec.accountId)),
+    };
+  }
+
+  get activeConnections(): number { return this.active; }
+  get installedGenerations(): number[] { return [...this.generations.keys()]; }
+
+  install(spec: GenerationSpec): void {
+    this.generations.set(spec.generation, { spec, pins: 0 });
+    this.newest = Math.max(this.newest, spec.generation);
+    this.collect();
+  }
+
+  /** Serves a connection on the generation it was accepted under. */
+  serve(socket: net.Socket, h: Handoff): void {
+    const installed = this.generations.get(h.generation);
+    this.active++;
+    this.counters.countWorkerHandled(this.workerIndex);
+    const done = (): void => {
+      this.active--;
+      this.counters.addWorkerActive(this.workerIndex, -1);
+      if (installed !== undefined) { installed.pins--; this.collect(); }
+      if (this.active === 0) this.notifyIdle();
+    };
+    if (installed === undefined) { socket.destroy(); done(); return; }
+    installed.pins++;
+    serveConnection(socket, h, installed.spec, this.env, done);
+  }
+
+  /** Resolves once no connection is open (drain). */
+  whenIdle(): Promise<void> {
+    if (this.active === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private notifyIdle(): void {
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const resolve of waiters) resolve();
+    this.events.flush();
+  }
+
+  // Old generations go once nothing pins them; their SharedArrayBuffers are then unreferenced here.
+  private collect(): void {
+    for (const [generation, installed] of this.generations) {
+      if (generation !== this.newest && installed.pins === 0) this.generations.delete(generation);
+    }
+  }
+}
