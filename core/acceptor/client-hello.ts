@@ -70,6 +70,14 @@ const extSeen = new Uint32Array(1 << 16);
 let extStamp = 0;
 let asciiBuf = Buffer.allocUnsafe(4096);
 
+// Clients are few and repetitive (browsers, curl, SDKs), so the hashed lists repeat: memoise the
+// truncated digests. Bounded in entries and key length so hostile hellos cannot grow it.
+const HASH_CACHE_MAX_ENTRIES = 512;
+const HASH_CACHE_MAX_KEY = 512;
+const hashCache = new Map<string, string>();
+// Insertion sort beats TypedArray#sort for the usual 10-30 values.
+const INSERTION_SORT_MAX = 64;
+
 // crypto.hash (one-shot, no Hash object) exists from Node 20.12; older 20.x falls back to createHash.
 const sha256Hex: (data: Uint8Array) => string = typeof crypto.hash === 'function'
   ? (data) => crypto.hash('sha256', data, 'hex')
@@ -394,7 +402,9 @@ function buildJa4(
 // Sorts sortBuf[0, count) and hashes it as "xxxx,xxxx" (+ "_" + sigalgs in wire order, if any).
 function hashSortedList(count: number, sigStart: number, sigEnd: number, src: Uint8Array): string {
   if (count === 0) return JA4_EMPTY_HASH;
-  const sorted = sortBuf.subarray(0, count).sort();
+  const sorted = sortBuf;
+  if (count <= INSERTION_SORT_MAX) insertionSort(sorted, count);
+  else sorted.subarray(0, count).sort();
   const sigBytes = sigStart >= 0 ? sigEnd - sigStart : 0;
   const need = count * 5 + (sigBytes / 2) * 5 + 1;
   if (need > asciiBuf.length) asciiBuf = Buffer.allocUnsafe(need);
@@ -411,7 +421,27 @@ function hashSortedList(count: number, sigStart: number, sigEnd: number, src: Ui
       o = writeHex4(out, o, (src[q] << 8) | src[q + 1]);
     }
   }
-  return sha256Hex(out.subarray(0, o)).slice(0, JA4_HASH_CHARS);
+  if (o > HASH_CACHE_MAX_KEY) return sha256Hex(out.subarray(0, o)).slice(0, JA4_HASH_CHARS);
+  const key = out.toString('latin1', 0, o);
+  let digest = hashCache.get(key);
+  if (digest === undefined) {
+    if (hashCache.size >= HASH_CACHE_MAX_ENTRIES) hashCache.clear();
+    digest = sha256Hex(out.subarray(0, o)).slice(0, JA4_HASH_CHARS);
+    hashCache.set(key, digest);
+  }
+  return digest;
+}
+
+function insertionSort(a: Uint16Array, count: number): void {
+  for (let i = 1; i < count; i++) {
+    const v = a[i];
+    let j = i - 1;
+    while (j >= 0 && a[j] > v) {
+      a[j + 1] = a[j];
+      j--;
+    }
+    a[j + 1] = v;
+  }
 }
 
 function writeHex4(out: Uint8Array, o: number, v: number): number {

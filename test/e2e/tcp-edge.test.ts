@@ -107,3 +107,20 @@ t.test('TCP edge', async (t) => {
     t.equal(blocked!.object.conn.client_ip, '127.0.0.66');
   });
 });
+
+t.test('tcp_idle_timeout closes a connection on which nothing moves', async (t) => {
+  const up = await echoServer(t, 'IDLE');
+  const port = await freePort();
+  await startDaemon(t, {
+    workers: 1,
+    tcp_idle_timeout: 1,
+    backends: [{ id: 'bkd', type: 'static_address', address: `127.0.0.1:${up.port}` }],
+    edges: [{ id: 'edgtcp_idle', type: 'tcp', hostports: [`127.0.0.1:${port}`], backend: { backend_id: 'bkd' } }],
+  });
+  const s = await connectTcp(port);
+  await readUntil(s, 'IDLE\n');
+  const started = Date.now();
+  await readAll(s, 10_000);
+  const waited = Date.now() - started;
+  t.ok(waited >= 900, `closed after ${waited} ms of silence, not before the 1 s timeout`);
+});

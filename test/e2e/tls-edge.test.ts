@@ -40,6 +40,7 @@ async function setup(tt: { teardown(fn: () => unknown): void }, env?: NodeJS.Pro
     backends: [
       backend('bkd_up', upstreamTls.port), backend('bkd_term', ports.term), backend('bkd_wild', ports.wild),
       backend('bkd_deep', ports.deep), backend('bkd_exact', ports.exact), backend('bkd_mtls', ports.mtls),
+      { id: 'bkd_tls_up', type: 'static_address', address: `127.0.0.1:${upstreamTls.port}`, tls: { enabled: true } },
       { id: 'bkd_http', type: 'static_address', address: `127.0.0.1:${(httpUpstream.address() as net.AddressInfo).port}` },
     ],
     edges: [
@@ -49,6 +50,7 @@ async function setup(tt: { teardown(fn: () => unknown): void }, env?: NodeJS.Pro
       terminating('edgtls_deep', '*.deep.example.test', 'bkd_deep'),
       terminating('edgtls_exact', 'exact.deep.example.test', 'bkd_exact'),
       terminating('edgtls_web', 'web.example.test', 'bkd_http'),
+      terminating('edgtls_reencrypt', 'reencrypt.example.test', 'bkd_tls_up'),
       terminating('edgtls_mtls', 'mtls.example.test', 'bkd_mtls', { mutual_tls: { certificate_authority_ids: ['ca_clients'] } }),
     ],
   }, { env });
@@ -100,6 +102,15 @@ for (const mode of ['workers', 'degraded'] as const) {
         t.equal(text, `${want}\n`, `${name} → ${want}`);
         socket.destroy();
       }
+    });
+
+    t.test('terminate at the edge, then TLS again to a static_address backend with tls.enabled', async (t) => {
+      const socket = await tlsConnect(port, 'reencrypt.example.test');
+      t.equal(cn(socket.getPeerX509Certificate()!.toString()), 'edgeplane test edge', 'the client sees the edge certificate');
+      t.equal(await readUntil(socket, '\n'), 'PASSTHROUGH\n', 'the TLS upstream answers through the second TLS hop');
+      socket.write('twice encrypted\n');
+      await readUntil(socket, 'twice encrypted\n');
+      socket.destroy();
     });
 
     t.test('curl over a terminating edge reaches the HTTP upstream and verifies the edge chain', async (t) => {

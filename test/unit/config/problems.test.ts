@@ -188,7 +188,6 @@ t.test('an invalid item does not cause follow-up reference problems', async (tt)
 t.test('a bad tls_termination does not read as passthrough (no follow-up ERR_NGROK_1694)', async (tt) => {
   const config = base();
   config.edges[1].tls_termination.min_version = '1.0';
-  config.edges[1].backend.backend_id = 'bkd_nope';
   tt.same(problemsOf(config).map((p) => p.path), ['edges[1].tls_termination.min_version']);
 });
 
