@@ -156,8 +156,9 @@ function parseRecords(buf: Uint8Array, cap: number): HelloResult {
   if (records === 1) {
     return parseBody(buf, RECORD_HEADER_BYTES + HANDSHAKE_HEADER_BYTES, RECORD_HEADER_BYTES + msgLen, pos);
   }
-  // Several records: copy the fragments into one message (one allocation per hello).
-  const msg = new Uint8Array(msgLen);
+  // Several records: copy the fragments into one message (one allocation per hello). A Buffer, so
+  // parseBody's reads stay monomorphic with the Buffers the acceptor passes; every byte is overwritten.
+  const msg = Buffer.allocUnsafe(msgLen);
   let out = 0;
   for (let p = 0; p < pos;) {
     const recLen = (buf[p + 3] << 8) | buf[p + 4];

@@ -13,8 +13,9 @@ export type PeekOutcome =
 
 export interface PeekOptions { timeoutMs: number; maxBytes: number }
 
-// Record headers may add 5 bytes per record on top of the handshake message itself.
-const peekLimit = (maxBytes: number): number => maxBytes + 5 * Math.ceil(maxBytes / 512) + 5;
+// Record headers add 5 bytes per record on top of the handshake message; a (legal) hello split
+// into 1-byte records is 6× its size on the wire. The parser bounds the message itself.
+const peekLimit = (maxBytes: number): number => 6 * maxBytes + 5;
 
 /** Peeks on a dup'd fd until a full ClientHello (or a verdict) is there; calls back exactly once. */
 export function peekFd(addon: NativeAddon, fd: number, opts: PeekOptions, done: (outcome: PeekOutcome, bytesSeen: number) => void): void {

@@ -194,7 +194,11 @@ t.test('large post-quantum hello (X25519MLKEM768, 1216-byte share)', async (t) =
 
 t.test('JA4', async (t) => {
   t.test('published Chrome fingerprint (GREASE ignored, wire order irrelevant)', async (t) => {
-    t.equal(expectHello(t, parseClientHello(chromeLikeHello())).ja4, 't13d1516h2_8daaf6152771_d8a2da3f94cd');
+    const bytes = chromeLikeHello();
+    const hello = expectHello(t, parseClientHello(bytes));
+    t.equal(hello.ja4, 't13d1516h2_8daaf6152771_d8a2da3f94cd');
+    t.same(parseClientHello(new Uint8Array(bytes)), hello, 'a plain Uint8Array parses the same as a Buffer');
+    t.same(parseClientHello(new Uint8Array(reframe(bytes, 700))), { ...hello, helloBytes: bytes.length + 10 }, 'plain Uint8Array over records');
   });
 
   t.test('FoxIO README example', async (t) => {
