@@ -40,12 +40,12 @@ export function peekFd(addon: NativeAddon, fd: number, opts: PeekOptions, done: 
   let lowered = false;
 
   const waitFor = (needBytes: number): void => {
-    if (addon.setRcvLowat !== undefined) {
+    if (addon.setRcvLowat !== undefined && needBytes > 1) {
       // Level-triggered poll + MSG_PEEK would spin on bytes already queued; SO_RCVLOWAT makes the
       // kernel report readable only once `needBytes` are there (or on EOF).
       try { addon.setRcvLowat(fd, Math.min(needBytes, limit)); lowered = true; } catch { /* fall back below */ }
     }
-    if (lowered || seen === 0) {
+    if (lowered || seen === 0) { // with nothing queued yet, plain readiness is exactly "more bytes"
       poller = addon.waitReadable(fd, (err) => {
         poller = null;
         if (err !== null) finish({ kind: 'error', reason: err.message });
