@@ -5,7 +5,6 @@ import { resolve } from 'node:path';
 import { loadConfigFile, loadConfigObject, type LoadedConfig } from './config/load.js';
 import { ConfigError } from './config/errors.js';
 import { Daemon } from './daemon.js';
-import { createDefaultSetup } from './default-config.js';
 import { log } from './log.js';
 
 const USAGE = `edgeplane: an edge proxy data plane (HTTPS, TLS and TCP edges)
@@ -40,6 +39,8 @@ async function serve(configPath: string | undefined): Promise<number> {
     await Daemon.start({ loaded, configPath: resolve(configPath), handleSignals: true });
     return -1;
   }
+  // Loaded only here: certificate generation pulls in a large library the daemon otherwise never needs.
+  const { createDefaultSetup } = await import('./default-config.js');
   const setup = await createDefaultSetup();
   let loaded: LoadedConfig;
   try {

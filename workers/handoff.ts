@@ -2,6 +2,8 @@
 export interface Handoff {
   /** The dup'd file descriptor (worker mode) or -1 when the socket object is passed in-process. */
   fd: number;
+  /** Per-worker sequence number; the worker publishes the last one it adopted in shared counters. */
+  seq: number;
   generation: number;
   /** Index into GenerationSpec.hostports. */
   hostport: number;

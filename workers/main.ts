@@ -7,6 +7,7 @@ import { WorkerRuntime } from './runtime.js';
 import type { Handoff } from './handoff.js';
 import type { GenerationSpec } from '../core/generation/spec.js';
 import type { ToWorker, FromWorker } from '../core/dispatch/messages.js';
+import { loadNative } from '../core/native/index.js';
 
 const port = parentPort;
 if (port === null) throw new Error('workers/main.js must run as a worker thread');
@@ -15,16 +16,21 @@ const counters = new Counters(counterBuffer);
 const send = (msg: FromWorker): void => port.postMessage(msg);
 const runtime = new WorkerRuntime(counters, workerIndex, (data, count) => send({ type: 'events', data, count }));
 
+const native = loadNative().addon;
+
 function adopt(h: Handoff): void {
   let socket: net.Socket;
   try {
     socket = new net.Socket({ fd: h.fd, readable: true, writable: true, allowHalfOpen: true });
   } catch (err) {
-    send({ type: 'took', fd: h.fd, ok: false, error: (err as Error).message });
+    // The fd is ours now either way (the acceptor forgets it once the sequence is published).
+    try { native?.close(h.fd); } catch { /* already gone */ }
+    counters.addWorkerActive(workerIndex, -1);
+    send({ type: 'adopt_failed', error: (err as Error).message });
     return;
+  } finally {
+    counters.setWorkerAdopted(workerIndex, h.seq);
   }
-  // From here the fd belongs to this thread: closing it is the socket's job.
-  send({ type: 'took', fd: h.fd, ok: true });
   socket.pause();
   counters.recordDispatch((performance.timeOrigin + performance.now() - h.sentAt) * 1000);
   runtime.serve(socket, h);

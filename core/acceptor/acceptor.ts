@@ -52,6 +52,7 @@ export class Acceptor {
     if (tables === null) { socket.destroy(); return; }
     const h: Handoff = {
       fd: -1,
+      seq: 0,
       generation: tables.spec.generation,
       hostport: plan.hostport,
       clientIp: unmapped(socket.remoteAddress),

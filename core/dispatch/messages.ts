@@ -12,6 +12,6 @@ export type ToWorker =
 export type FromWorker =
   | { type: 'ready' }
   | { type: 'installed'; generation: number }
-  | { type: 'took'; fd: number; ok: boolean; error?: string }
+  | { type: 'adopt_failed'; error: string }
   | { type: 'events'; data: string; count: number }
   | { type: 'drained' };

@@ -15,8 +15,9 @@ interface Slot {
   index: number;
   worker: Worker | null;
   ready: boolean;
-  /** fds posted to this worker and not yet adopted: ours to close if it dies first. */
-  inflight: Set<number>;
+  /** fds posted to this worker by handoff sequence, until it publishes their adoption. */
+  inflight: Map<number, number>;
+  nextSeq: number;
   restarts: number;
   restartDelay: number;
   installed: number;
@@ -41,7 +42,7 @@ export class WorkerPool {
 
   constructor(private readonly opts: WorkerPoolOptions) {
     for (let i = 0; i < opts.size; i++) {
-      this.slots.push({ index: i, worker: null, ready: false, inflight: new Set(), restarts: 0, restartDelay: 100, installed: -1, drainWaiter: null });
+      this.slots.push({ index: i, worker: null, ready: false, inflight: new Map(), nextSeq: 1, restarts: 0, restartDelay: 100, installed: -1, drainWaiter: null });
     }
   }
 
@@ -66,7 +67,9 @@ export class WorkerPool {
     const slot = this.pickWorker();
     if (slot === null) return false;
     this.opts.counters.addWorkerActive(slot.index, 1);
-    slot.inflight.add(handoff.fd);
+    this.forgetAdopted(slot);
+    handoff.seq = slot.nextSeq++;
+    slot.inflight.set(handoff.seq, handoff.fd);
     this.post(slot, { type: 'conn', handoff });
     return true;
   }
@@ -163,13 +166,8 @@ export class WorkerPool {
         }
         this.checkInstalled();
         break;
-      case 'took':
-        slot.inflight.delete(msg.fd);
-        if (!msg.ok) {
-          log.warn('worker could not adopt a connection', { worker: slot.index, error: msg.error });
-          this.opts.closeFd(msg.fd);
-          this.opts.counters.addWorkerActive(slot.index, -1);
-        }
+      case 'adopt_failed':
+        log.warn('worker could not adopt a connection', { worker: slot.index, error: msg.error });
         break;
       case 'events':
         this.opts.onEvents(msg.data, msg.count);
@@ -188,8 +186,10 @@ export class WorkerPool {
     slot.worker = null;
     slot.ready = false;
     // fds it never adopted are still ours; its adopted sockets were closed with the thread.
-    for (const fd of slot.inflight) this.opts.closeFd(fd);
+    this.forgetAdopted(slot);
+    for (const fd of slot.inflight.values()) this.opts.closeFd(fd);
     slot.inflight.clear();
+    slot.nextSeq = 1;
     this.opts.counters.resetWorker(slot.index);
     slot.drainWaiter?.();
     slot.drainWaiter = null;
@@ -200,6 +200,15 @@ export class WorkerPool {
     const delay = slot.restartDelay;
     slot.restartDelay = Math.min(slot.restartDelay * 2, MAX_RESTART_DELAY_MS);
     setTimeout(() => { if (!this.stopping) void this.spawn(slot); }, delay).unref();
+  }
+
+  /** Drops the fds a worker has adopted (it publishes the last adopted sequence; Map order = seq order). */
+  private forgetAdopted(slot: Slot): void {
+    const adopted = this.opts.counters.workerAdopted(slot.index);
+    for (const seq of slot.inflight.keys()) {
+      if (seq > adopted) break;
+      slot.inflight.delete(seq);
+    }
   }
 
   private checkInstalled(): void {

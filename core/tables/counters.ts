@@ -2,6 +2,7 @@
 //
 // Layout (all slots indexed by a stable slot number that survives reloads, see SlotMap):
 //   ints  (Int32Array):     [CTRL_GENERATION, CTRL_DRAINING, ...pad] [worker active × MAX_WORKERS]
+//                           [worker adopted handoff sequence × MAX_WORKERS]
 //                           [backend round-robin cursor × MAX_BACKENDS]
 //   bigs  (BigInt64Array):  [worker handled × MAX_WORKERS] [edge stats × EDGE_FIELDS × MAX_EDGES]
 //                           [dispatch latency histogram × DISPATCH_BUCKETS_US.length+1, sum µs]
@@ -21,7 +22,8 @@ export const DISPATCH_BUCKETS_US = [10, 25, 50, 100, 250, 500, 1_000, 2_500, 5_0
 
 const CTRL_INTS = 4;
 const INT_WORKER_ACTIVE = CTRL_INTS;
-const INT_BACKEND_RR = INT_WORKER_ACTIVE + MAX_WORKERS;
+const INT_WORKER_ADOPTED = INT_WORKER_ACTIVE + MAX_WORKERS;
+const INT_BACKEND_RR = INT_WORKER_ADOPTED + MAX_WORKERS;
 const INT_COUNT = INT_BACKEND_RR + MAX_BACKENDS;
 
 const BIG_WORKER_TOTAL = 0;
@@ -51,7 +53,13 @@ export class Counters {
 
   workerActive(worker: number): number { return Atomics.load(this.ints, INT_WORKER_ACTIVE + worker); }
   addWorkerActive(worker: number, delta: number): void { Atomics.add(this.ints, INT_WORKER_ACTIVE + worker, delta); }
-  resetWorker(worker: number): void { Atomics.store(this.ints, INT_WORKER_ACTIVE + worker, 0); }
+  resetWorker(worker: number): void {
+    Atomics.store(this.ints, INT_WORKER_ACTIVE + worker, 0);
+    Atomics.store(this.ints, INT_WORKER_ADOPTED + worker, 0);
+  }
+  /** Handoffs are numbered per worker; a worker publishes the last one it adopted (no ack message). */
+  workerAdopted(worker: number): number { return Atomics.load(this.ints, INT_WORKER_ADOPTED + worker); }
+  setWorkerAdopted(worker: number, seq: number): void { Atomics.store(this.ints, INT_WORKER_ADOPTED + worker, seq); }
   workerHandled(worker: number): bigint { return Atomics.load(this.bigs, BIG_WORKER_TOTAL + worker); }
   countWorkerHandled(worker: number): void { Atomics.add(this.bigs, BIG_WORKER_TOTAL + worker, 1n); }
 
