@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "edgeplane_native",
-      "sources": ["core/native/peek.c"],
+      "sources": ["core/native/peek.c", "core/native/splice.c"],
       "defines": ["NAPI_VERSION=8"],
       "cflags": ["-Wall", "-Wextra", "-fvisibility=hidden"],
       "configurations": {

@@ -33,13 +33,13 @@ export function processTicks(pids: number[]): number {
   return ticks;
 }
 
-/** busy / total jiffies of each core from /proc/stat (busy = user nice system irq softirq steal). */
-export function coreJiffies(): Array<{ busy: number; total: number }> {
+/** busy / total / softirq jiffies of each core from /proc/stat (busy = user nice system irq softirq steal). */
+export function coreJiffies(): Array<{ busy: number; total: number; softirq: number }> {
   const lines = readFileSync('/proc/stat', 'utf8').split('\n').filter((l) => /^cpu\d+ /.test(l));
   return lines.map((l) => {
     const [user, nice, system, idle, iowait, irq, softirq, steal] = l.split(/\s+/).slice(1, 9).map(Number);
     const busy = user + nice + system + irq + softirq + steal;
-    return { busy, total: busy + idle + iowait };
+    return { busy, total: busy + idle + iowait, softirq };
   });
 }
 
@@ -71,12 +71,14 @@ export interface CpuSample {
   load_cpu_s: number;
   /** busy % of each core */
   core_pct: number[];
+  /** softirq % of each core: loopback packet work, often run for the proxy's own sockets, charged to no process */
+  softirq_pct: number[];
   wall_s: number;
 }
 
 export interface CpuWindow {
   pids: number[]; originPids: number[]; ticks0: number; origin0: number; self0: number;
-  cores0: Array<{ busy: number; total: number }>; t0: bigint;
+  cores0: Array<{ busy: number; total: number; softirq: number }>; t0: bigint;
 }
 
 export function beginCpuWindow(rootPid: number | undefined, originPid: number): CpuWindow {
@@ -100,6 +102,10 @@ export function endCpuWindow(w: CpuWindow): CpuSample {
     core_pct: cores.map((c, i) => {
       const d = c.total - (w.cores0[i]?.total ?? 0);
       return d > 0 ? Math.round((1000 * (c.busy - (w.cores0[i]?.busy ?? 0))) / d) / 10 : 0;
+    }),
+    softirq_pct: cores.map((c, i) => {
+      const d = c.total - (w.cores0[i]?.total ?? 0);
+      return d > 0 ? Math.round((1000 * (c.softirq - (w.cores0[i]?.softirq ?? 0))) / d) / 10 : 0;
     }),
     wall_s: Number(process.hrtime.bigint() - w.t0) / 1e9,
   };

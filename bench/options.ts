@@ -21,6 +21,8 @@ export interface BenchOptions {
   retries: number;
   client: 'auto' | 'tlsload' | 'node';
   origin: 'auto' | 'nginx' | 'node';
+  /** added to every loopback port */
+  portOffset: number;
   cpuProxy: number;
   cpuLoad: number;
   json?: string;
@@ -28,7 +30,8 @@ export interface BenchOptions {
 
 const USAGE = `usage: node dist/bench/run.js [--scenarios ${ALL_SCENARIOS.join(',')}] [--peers ${ALL_PEERS.join(',')}]
   [--reps 3] [--duration 10] [--warmup 2] [--conns 64] [--bulk-per-conn 8] [--max-minutes 45] [--settle 30] [--retries 2]
-  [--client auto|tlsload|node] [--origin auto|nginx|node] [--cpu-proxy 0] [--cpu-load 1] [--json out.json]`;
+  [--client auto|tlsload|node] [--origin auto|nginx|node] [--port-offset 0] [--cpu-proxy 0] [--cpu-load 1] [--json out.json]
+       node dist/bench/run.js --render bench/out/run-<UTC>.json`;
 
 function list<T extends string>(value: string, allowed: readonly T[], flag: string): T[] {
   const items = value.split(',').map((s) => s.trim()).filter(Boolean);
@@ -49,7 +52,7 @@ function choice<T extends string>(value: string, allowed: readonly T[], flag: st
 export function parseOptions(argv: string[]): BenchOptions {
   const o: BenchOptions = {
     scenarios: [...ALL_SCENARIOS], peers: [...ALL_PEERS], reps: 3, duration: 10, warmup: 2, conns: 64,
-    bulkPerConn: 8, maxMinutes: 45, settle: 30, retries: 2, client: 'auto', origin: 'auto', cpuProxy: 0, cpuLoad: 1,
+    bulkPerConn: 8, maxMinutes: 45, settle: 30, retries: 2, client: 'auto', origin: 'auto', portOffset: 0, cpuProxy: 0, cpuLoad: 1,
   };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
@@ -69,6 +72,7 @@ export function parseOptions(argv: string[]): BenchOptions {
       case '--retries': o.retries = Math.max(0, Math.round(Number(v)) || 0); break;
       case '--client': o.client = choice(v, ['auto', 'tlsload', 'node'] as const, flag); break;
       case '--origin': o.origin = choice(v, ['auto', 'nginx', 'node'] as const, flag); break;
+      case '--port-offset': o.portOffset = Math.round(Number(v)) || 0; break;
       case '--cpu-proxy': o.cpuProxy = Number(v); break;
       case '--cpu-load': o.cpuLoad = Number(v); break;
       case '--json': o.json = v; break;

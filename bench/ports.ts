@@ -1,19 +1,30 @@
 import net from 'node:net';
 
-// Fixed loopback ports, so the generated peer configs can be read as they ran.
+// Fixed loopback ports (shifted by --port-offset), so the generated peer configs can be read as they ran.
 // Origin: HTTP + TLS app1/app2/app3.example.test (the TLS ports are the SNI routing targets).
-export const ORIGIN_HTTP_PORT = 18080;
-export const ORIGIN_TLS_PORTS = [18443, 18444, 18445] as const;
+const ORIGIN_HTTP = 18080;
+const ORIGIN_TLS = [18443, 18444, 18445] as const;
 export const SNI_NAMES = ['app1.example.test', 'app2.example.test', 'app3.example.test'] as const;
 
 /** Ports a proxy peer listens on: `tls` = SNI passthrough, `tcp` = plain TCP forward. */
 export interface ProxyPorts { tls: number; tcp: number }
 
-export const PROXY_PORTS = {
+const PROXY = {
   nginx: { tls: 22444, tcp: 24081 },
   haproxy: { tls: 22443, tcp: 24080 },
   edgeplane: { tls: 29443, tcp: 29080 },
 } as const satisfies Record<string, ProxyPorts>;
+
+let offset = 0;
+
+/** Moves every port by n (another bench or a stray process may hold the defaults). */
+export function setPortOffset(n: number): void { offset = n; }
+export function portOffset(): number { return offset; }
+export function originHttpPort(): number { return ORIGIN_HTTP + offset; }
+export function originTlsPorts(): number[] { return ORIGIN_TLS.map((p) => p + offset); }
+export function proxyPorts(peer: keyof typeof PROXY): ProxyPorts {
+  return { tls: PROXY[peer].tls + offset, tcp: PROXY[peer].tcp + offset };
+}
 
 export function isPortFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {

@@ -15,6 +15,7 @@ export interface PointRecord {
   core_pct?: number[];
   /** busy % of each core not charged to the bench's processes: other jobs on the machine (noise) */
   other_pct?: number[];
+  softirq_pct?: number[];
   attempts?: number;
   /** how long the point waited for quiet cores, and their busy % then */
   settle?: { waited_ms: number; busy_pct: number[] };
@@ -55,6 +56,7 @@ export interface PeerSummary {
   cpu_per_unit: number;
   core_pct: number[];
   other_pct: number[];
+  softirq_pct: number[];
   errors: number;
   perRep: number[];
   lastError?: string;
@@ -75,6 +77,7 @@ export function summarise(run: RunRecord, scenario: ScenarioName, peers: readonl
       cpu_per_unit: ok.length ? median(ok.map((p) => p.cpu_per_unit as number)) : NaN,
       core_pct: [0, 1].map((c) => (ok.length ? median(ok.map((p) => p.core_pct?.[c] ?? 0)) : NaN)),
       other_pct: [0, 1].map((c) => (ok.length ? median(ok.map((p) => p.other_pct?.[c] ?? 0)) : NaN)),
+      softirq_pct: [0, 1].map((c) => (ok.some((p) => p.softirq_pct) ? median(ok.map((p) => p.softirq_pct?.[c] ?? 0)) : NaN)),
       errors: pts.reduce((a, p) => a + (p.errors ?? 0), 0),
       perRep: pts.map((p) => (p.ok ? (p.rate as number) : NaN)),
       lastError: pts.find((p) => !p.ok)?.error,
@@ -112,22 +115,24 @@ export function renderMarkdown(run: RunRecord, peers: readonly PeerName[], scena
   }
   lines.push('', 'For direct rows the CPU column is the origin\'s CPU. A row whose CPU0 (proxy core) is well below 100 % while CPU1 '
     + '(load generator + origin) is ~100 % was bounded by the test bed: compare its CPU per unit, not its rate. '
-    + '"other %" = core busy time not charged to the proxy, origin, load generator or runner (other jobs on the machine; softirq time): noise indicator.', '');
+    + '"softirq %" = packet processing charged to no process (largely the bench\'s own loopback traffic). '
+    + '"other %" = the rest of the core\'s busy time not charged to the proxy, origin, load generator or runner: '
+    + 'other jobs on this shared machine (noise).', '');
 
   for (const sc of scenarios) {
     const spec = SCENARIOS[sc];
     const digits = cpuDigits(sc);
     lines.push(`### ${sc} — ${spec.title}`, '');
-    lines.push(`| peer | ${spec.rateUnit} median | spread | ratio vs direct | ${spec.cpuUnit} | CPU0 % | CPU1 % | other % CPU0/CPU1 | errors | per-rep ${spec.rateUnit} |`);
-    lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---|');
+    lines.push(`| peer | ${spec.rateUnit} median | spread | ratio vs direct | ${spec.cpuUnit} | CPU0 % | CPU1 % | softirq % CPU0/CPU1 | other % CPU0/CPU1 | errors | per-rep ${spec.rateUnit} |`);
+    lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|');
     for (const s of summarise(run, sc, peers)) {
       const name = s.peer === 'direct' ? 'direct *(origin CPU)*' : s.peer;
       if (s.reps === 0) {
-        lines.push(`| ${name} | failed | | | | | | | | ${(s.lastError ?? '').split('\n')[0].slice(0, 160).replace(/\|/g, '/')} |`);
+        lines.push(`| ${name} | failed | | | | | | | | | ${(s.lastError ?? '').split('\n')[0].slice(0, 160).replace(/\|/g, '/')} |`);
         continue;
       }
       lines.push(`| ${name} | ${fmt(s.rate)} | ${fmt(100 * s.spread, 1)}% | ${fmt(s.ratio, 2)} | ${fmt(s.cpu_per_unit, digits)} | `
-        + `${fmt(s.core_pct[0])} | ${fmt(s.core_pct[1])} | ${fmt(s.other_pct[0])} / ${fmt(s.other_pct[1])} | ${s.errors}${s.failed ? ` (+${s.failed} failed reps)` : ''} | ${s.perRep.map((r) => fmt(r)).join(' / ')} |`);
+        + `${fmt(s.core_pct[0])} | ${fmt(s.core_pct[1])} | ${fmt(s.softirq_pct[0])} / ${fmt(s.softirq_pct[1])} | ${fmt(s.other_pct[0])} / ${fmt(s.other_pct[1])} | ${s.errors}${s.failed ? ` (+${s.failed} failed reps)` : ''} | ${s.perRep.map((r) => fmt(r)).join(' / ')} |`);
     }
     lines.push('');
   }

@@ -3,7 +3,7 @@
 // interleaved repetitions) follows the peer harness in /work/shared/peers-bench.
 // Usage: node dist/bench/run.js [--scenarios a,b] [--peers direct,edgeplane,nginx,haproxy] [--reps 3] [--duration 10] [--json out.json]
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join, resolve } from 'node:path';
 import { ensureFixtures } from './fixtures.js';
@@ -13,7 +13,7 @@ import { parseOptions, type BenchOptions } from './options.js';
 import { startOrigin, type Origin } from './origin/origin.js';
 import { measurePoint, type PointSetup } from './point.js';
 import { isRunning, killAllChildren, stopChild } from './processes.js';
-import { ORIGIN_HTTP_PORT, ORIGIN_TLS_PORTS, PROXY_PORTS, isPortFree } from './ports.js';
+import { isPortFree, originHttpPort, originTlsPorts, proxyPorts, setPortOffset } from './ports.js';
 import { preparePeers, type PeerContext, type PeerName } from './peers/registry.js';
 import { renderMarkdown, type PointRecord, type RunRecord } from './report.js';
 import { SCENARIOS } from './scenarios.js';
@@ -37,20 +37,27 @@ function logPoint(p: PointRecord, cpuProxy: number): void {
 }
 
 async function checkPorts(o: BenchOptions, skipped: Map<PeerName, string>): Promise<void> {
-  for (const port of [ORIGIN_HTTP_PORT, ...ORIGIN_TLS_PORTS]) {
-    if (!(await isPortFree(port))) throw new Error(`origin port ${port} is in use; stop whatever holds it first`);
+  for (const port of [originHttpPort(), ...originTlsPorts()]) {
+    if (!(await isPortFree(port))) throw new Error(`origin port ${port} is in use; stop whatever holds it, or move every port with --port-offset`);
   }
   for (const peer of o.peers) {
     if (peer === 'direct' || skipped.has(peer)) continue;
-    for (const port of Object.values(PROXY_PORTS[peer])) {
+    for (const port of Object.values(proxyPorts(peer))) {
       if (!(await isPortFree(port))) { skipped.set(peer, `skipped (port ${port} in use)`); break; }
     }
   }
 }
 
 async function main(): Promise<void> {
+  // `--render run.json`: print the report of a saved run again (no measuring)
+  if (process.argv[2] === '--render' && process.argv[3]) {
+    const saved = JSON.parse(readFileSync(process.argv[3], 'utf8')) as RunRecord & { options: BenchOptions };
+    process.stdout.write(renderMarkdown(saved, saved.options.peers, saved.options.scenarios));
+    return;
+  }
   const o = parseOptions(process.argv.slice(2));
   const deadline = Date.now() + o.maxMinutes * 60_000;
+  setPortOffset(o.portOffset);
   // keep the runner itself off the proxy core
   execFileSync('taskset', ['-pc', String(o.cpuLoad), String(process.pid)], { stdio: 'ignore' });
 
@@ -77,7 +84,7 @@ async function main(): Promise<void> {
       origin: `${origin.kind} (1 process${origin.kind === 'nginx' ? ', 1 worker' : ''}, TLS 1.3, ECDSA P-256, no session resumption) pinned to CPU${o.cpuLoad}`,
       conns_client: needsConns ? client.version : 'unused',
       pinning: `proxy CPU${o.cpuProxy} (alone); load generator + origin + this runner CPU${o.cpuLoad}`,
-      params: `reps=${o.reps} duration=${o.duration}s warmup=${o.warmup}s settle≤${o.settle}s (cores <${QUIET_PCT} % busy) retries≤${o.retries} (other work >${NOISY_PCT} % of a core) conns=${o.conns} bulk=${o.bulkPerConn}×64MiB per connection, repeated for the duration`,
+      params: `reps=${o.reps} duration=${o.duration}s warmup=${o.warmup}s settle≤${o.settle}s (cores <${QUIET_PCT} % busy) retries≤${o.retries} (other work >${NOISY_PCT} % of a core) conns=${o.conns} port-offset=${o.portOffset} bulk=${o.bulkPerConn}×64MiB per connection, repeated for the duration`,
     });
     log(`origin: ${run.meta.origin}; client: ${run.meta.conns_client}`);
     const active = o.peers.filter((p) => !skipped.has(p));

@@ -169,9 +169,10 @@ export class Daemon {
     if (this.stopping !== null) return this.stopping;
     this.stopping = (async () => {
       const deadlineMs = this.loaded.config.drain_timeout * 1000;
-      log.info('draining', { signal, deadline_s: this.loaded.config.drain_timeout });
       this.watcher?.close();
       await this.listeners.closeAll();
+      // Logged once the listeners are closed, so "draining" means no new connection is accepted.
+      log.info('draining', { signal, deadline_s: this.loaded.config.drain_timeout });
       let drained: boolean;
       if (this.pool !== null) drained = await this.pool.drain(deadlineMs);
       else {

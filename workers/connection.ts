@@ -1,6 +1,6 @@
 // Serves one connection of a tls or tcp edge on the generation it was accepted under:
 // terminate TLS when the edge says so, dial the backend, pipe bytes, then count and report.
-import type net from 'node:net';
+import net from 'node:net';
 import tls from 'node:tls';
 import type { EdgeSpec, GenerationSpec } from '../core/generation/spec.js';
 import { EdgeField, type Counters } from '../core/tables/counters.js';
@@ -10,6 +10,7 @@ import { pipeSockets } from './pipe.js';
 import { secureContextFor } from './secure-contexts.js';
 import type { Handoff } from './handoff.js';
 import { log } from '../core/log.js';
+import { relaySockets, type RelayAddon } from './splice-pipe.js';
 
 export interface ConnectionEnv {
   counters: Counters;
@@ -17,35 +18,85 @@ export interface ConnectionEnv {
   emitClosed(event: TcpConnectionClosed, spec: GenerationSpec): void;
 }
 
-export function serveConnection(socket: net.Socket, h: Handoff, spec: GenerationSpec, env: ConnectionEnv, onClose: () => void): void {
+/** The edge a handoff is for, or undefined when the generation has no such hostport. */
+export function edgeOf(h: Handoff, spec: GenerationSpec): EdgeSpec | undefined {
   const hostport = spec.hostports[h.hostport];
-  const edge = hostport === undefined ? undefined : spec.edges[hostport.edge];
-  if (hostport === undefined || edge === undefined) {
-    socket.destroy();
-    onClose();
-    return;
-  }
+  return hostport === undefined ? undefined : spec.edges[hostport.edge];
+}
+
+/** Counts a connection open on its edge; the returned function closes the books exactly once. */
+function openRecord(h: Handoff, edge: EdgeSpec, spec: GenerationSpec, env: ConnectionEnv, onClose: () => void): (bytesIn: number, bytesOut: number) => void {
   const { counters } = env;
   counters.addEdge(edge.slot, EdgeField.Active, 1);
   counters.addEdge(edge.slot, EdgeField.Total, 1);
-  socket.setNoDelay(true);
-
   let finished = false;
-  const finish = (): void => {
+  return (bytesIn, bytesOut) => {
     if (finished) return;
     finished = true;
-    const bytesIn = socket.bytesRead;
-    const bytesOut = socket.bytesWritten;
     counters.addEdge(edge.slot, EdgeField.Active, -1);
     counters.addEdge(edge.slot, EdgeField.BytesIn, bytesIn);
     counters.addEdge(edge.slot, EdgeField.BytesOut, bytesOut);
     env.emitClosed(closedEvent(h, edge, bytesIn, bytesOut), spec);
     onClose();
   };
-  // The raw socket closes last, whatever path the connection took: byte counts are final then.
-  socket.once('close', finish);
+}
 
-  const dialCtx: DialContext = { backends: spec.backends, counters, connectTimeoutMs: spec.connectTimeoutMs };
+const dialContext = (spec: GenerationSpec, env: ConnectionEnv): DialContext =>
+  ({ backends: spec.backends, counters: env.counters, connectTimeoutMs: spec.connectTimeoutMs });
+
+/**
+ * Non-terminating edges with the native relay: the client fd is never wrapped in a socket; once
+ * the upstream is dialled the kernel moves the bytes (splice) until both sides are done.
+ */
+export function relayConnection(addon: RelayAddon, fd: number, h: Handoff, spec: GenerationSpec, env: ConnectionEnv, onClose: () => void): void {
+  const edge = edgeOf(h, spec);
+  const closeFd = (): void => { try { addon.close(fd); } catch { /* already closed */ } };
+  if (edge === undefined) { closeFd(); onClose(); return; }
+  const finish = openRecord(h, edge, spec, env, onClose);
+  if (edge.backend < 0) { closeFd(); finish(0, 0); return; }
+  dialBackend(dialContext(spec, env), edge.backend).then(
+    ({ socket: upstream }) => {
+      let relay;
+      try {
+        relay = relaySockets(addon, fd, upstream, spec.tcpIdleTimeoutMs, (r) => finish(r.clientToUpstream, r.upstreamToClient));
+      } catch (err) {
+        log.debug('relay failed to start; closing', { edge: edge.id, error: (err as Error).message });
+        upstream.destroy();
+        closeFd();
+        finish(0, 0);
+        return;
+      }
+      if (relay !== null) return;
+      // Not relayable (a TLS upstream): the JS pump, on a socket over the same fd.
+      const socket = new net.Socket({ fd, readable: true, writable: true, allowHalfOpen: true });
+      socket.setNoDelay(true);
+      upstream.setNoDelay(true);
+      socket.once('close', () => finish(socket.bytesRead, socket.bytesWritten));
+      pipeSockets(socket, upstream, spec.tcpIdleTimeoutMs, () => socket.destroy());
+    },
+    (err: Error) => {
+      log.debug('backend dial failed; closing client', { edge: edge.id, error: err.message });
+      closeFd();
+      finish(0, 0);
+    },
+  );
+}
+
+export function serveConnection(socket: net.Socket, h: Handoff, spec: GenerationSpec, env: ConnectionEnv, onClose: () => void): void {
+  const edge = edgeOf(h, spec);
+  const hostport = spec.hostports[h.hostport];
+  if (hostport === undefined || edge === undefined) {
+    socket.destroy();
+    onClose();
+    return;
+  }
+  const { counters } = env;
+  const finish = openRecord(h, edge, spec, env, onClose);
+  socket.setNoDelay(true);
+  // The raw socket closes last, whatever path the connection took: byte counts are final then.
+  socket.once('close', () => finish(socket.bytesRead, socket.bytesWritten));
+
+  const dialCtx = dialContext(spec, env);
   const connectUpstream = (client: net.Socket | tls.TLSSocket): void => {
     if (edge.backend < 0) { client.destroy(); return; }
     dialBackend(dialCtx, edge.backend).then(

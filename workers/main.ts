@@ -8,6 +8,7 @@ import type { Handoff } from './handoff.js';
 import type { GenerationSpec } from '../core/generation/spec.js';
 import type { ToWorker, FromWorker } from '../core/dispatch/messages.js';
 import { loadNative } from '../core/native/index.js';
+import { relayCapable } from './splice-pipe.js';
 
 const port = parentPort;
 if (port === null) throw new Error('workers/main.js must run as a worker thread');
@@ -18,7 +19,15 @@ const runtime = new WorkerRuntime(counters, workerIndex, (data, count) => send({
 
 const native = loadNative().addon;
 
+const relayAddon = process.env.EDGEPLANE_DISABLE_RELAY === '1' ? null : relayCapable(native);
+
 function adopt(h: Handoff): void {
+  if (relayAddon !== null && runtime.relayable(h)) {
+    counters.setWorkerAdopted(workerIndex, h.seq);
+    counters.recordDispatch((performance.timeOrigin + performance.now() - h.sentAt) * 1000);
+    runtime.relay(relayAddon, h.fd, h);
+    return;
+  }
   let socket: net.Socket;
   try {
     socket = new net.Socket({ fd: h.fd, readable: true, writable: true, allowHalfOpen: true });

@@ -6,7 +6,8 @@ import type { GenerationSpec } from '../core/generation/spec.js';
 import type { Counters } from '../core/tables/counters.js';
 import { serializeTcpConnectionClosed } from '../core/events/serializers.js';
 import { EventBatcher } from './event-batcher.js';
-import { serveConnection, type ConnectionEnv } from './connection.js';
+import { serveConnection, relayConnection, edgeOf, type ConnectionEnv } from './connection.js';
+import type { RelayAddon } from './splice-pipe.js';
 import type { Handoff } from './handoff.js';
 
 interface Installed { spec: GenerationSpec; pins: number }
@@ -37,20 +38,40 @@ export class WorkerRuntime {
     this.collect();
   }
 
+  /** True when this handoff's edge only moves bytes (no TLS termination), so the relay can serve it. */
+  relayable(h: Handoff): boolean {
+    const installed = this.generations.get(h.generation);
+    const edge = installed === undefined ? undefined : edgeOf(h, installed.spec);
+    return edge !== undefined && !edge.terminate;
+  }
+
   /** Serves a connection on the generation it was accepted under. */
   serve(socket: net.Socket, h: Handoff): void {
+    const installed = this.begin(h);
+    if (installed === undefined) { socket.destroy(); this.end(installed); return; }
+    serveConnection(socket, h, installed.spec, this.env, () => this.end(installed));
+  }
+
+  /** Serves a bare fd through the native relay (see relayable). */
+  relay(addon: RelayAddon, fd: number, h: Handoff): void {
+    const installed = this.begin(h);
+    if (installed === undefined) { try { addon.close(fd); } catch { /* gone */ } this.end(installed); return; }
+    relayConnection(addon, fd, h, installed.spec, this.env, () => this.end(installed));
+  }
+
+  private begin(h: Handoff): Installed | undefined {
     const installed = this.generations.get(h.generation);
     this.active++;
     this.counters.countWorkerHandled(this.workerIndex);
-    const done = (): void => {
-      this.active--;
-      this.counters.addWorkerActive(this.workerIndex, -1);
-      if (installed !== undefined) { installed.pins--; this.collect(); }
-      if (this.active === 0) this.notifyIdle();
-    };
-    if (installed === undefined) { socket.destroy(); done(); return; }
-    installed.pins++;
-    serveConnection(socket, h, installed.spec, this.env, done);
+    if (installed !== undefined) installed.pins++;
+    return installed;
+  }
+
+  private end(installed: Installed | undefined): void {
+    this.active--;
+    this.counters.addWorkerActive(this.workerIndex, -1);
+    if (installed !== undefined) { installed.pins--; this.collect(); }
+    if (this.active === 0) this.notifyIdle();
   }
 
   /** Resolves once no connection is open (drain). */

@@ -1,5 +1,5 @@
 import { SMALL_BODY, type Fixtures } from '../fixtures.js';
-import { ORIGIN_HTTP_PORT, ORIGIN_TLS_PORTS } from '../ports.js';
+import { originHttpPort, originTlsPorts } from '../ports.js';
 
 // Origin config after /work/shared/peers-bench/scripts/configs.sh: 1 worker, TLS 1.3 only,
 // no session resumption (every new connection is a full handshake), /big served with sendfile.
@@ -17,8 +17,8 @@ http {
   client_body_temp_path ${tmpDir}/ob; proxy_temp_path ${tmpDir}/op; fastcgi_temp_path ${tmpDir}/of;
   uwsgi_temp_path ${tmpDir}/ou; scgi_temp_path ${tmpDir}/os;
   server {
-    listen 127.0.0.1:${ORIGIN_HTTP_PORT} backlog=4096;
-${ORIGIN_TLS_PORTS.map((p) => `    listen 127.0.0.1:${p} ssl backlog=4096;`).join('\n')}
+    listen 127.0.0.1:${originHttpPort()} backlog=4096;
+${originTlsPorts().map((p) => `    listen 127.0.0.1:${p} ssl backlog=4096;`).join('\n')}
     ssl_certificate ${f.cert}; ssl_certificate_key ${f.key};
     ssl_protocols TLSv1.3;
     ssl_session_tickets off; ssl_session_cache off;

@@ -1,15 +1,16 @@
 // Fallback origin when nginx is not installed: the same three TLS ports + one HTTP port,
 // GET /small (~100 B JSON) and GET /big (64 MiB), HTTP/1.1 keep-alive, TLS 1.3 only, no resumption.
-// Usage: node dist/bench/origin/node-origin.js <cert.pem> <key.pem> <big.bin>
+// Usage: node dist/bench/origin/node-origin.js <cert.pem> <key.pem> <big.bin> [port offset]
 import http from 'node:http';
 import https from 'node:https';
 import { constants } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ORIGIN_HTTP_PORT, ORIGIN_TLS_PORTS } from '../ports.js';
+import { originHttpPort, originTlsPorts, setPortOffset } from '../ports.js';
 import { SMALL_BODY } from '../fixtures.js';
 
-const [certPath, keyPath, bigPath] = process.argv.slice(2);
+const [certPath, keyPath, bigPath, offset] = process.argv.slice(2);
+setPortOffset(Number(offset ?? 0));
 const big = readFileSync(bigPath);
 
 function answer(req: IncomingMessage, res: ServerResponse): void {
@@ -26,8 +27,8 @@ function answer(req: IncomingMessage, res: ServerResponse): void {
 }
 
 const plain = http.createServer({ keepAliveTimeout: 120_000 }, answer);
-plain.listen(ORIGIN_HTTP_PORT, '127.0.0.1');
-for (const port of ORIGIN_TLS_PORTS) {
+plain.listen(originHttpPort(), '127.0.0.1');
+for (const port of originTlsPorts()) {
   const srv = https.createServer({
     cert: readFileSync(certPath), key: readFileSync(keyPath), minVersion: 'TLSv1.3',
     // no tickets, no cache: every new connection is a full handshake

@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import type { Fixtures } from '../fixtures.js';
-import { ORIGIN_HTTP_PORT, ORIGIN_TLS_PORTS, waitPortOpen } from '../ports.js';
+import { originHttpPort, originTlsPorts, portOffset, waitPortOpen } from '../ports.js';
 import { isRunning, startPinned, type BenchChild } from '../processes.js';
 import { nginxOriginConfig } from './nginx-origin.js';
 
@@ -25,9 +25,9 @@ export async function startOrigin(wanted: 'auto' | 'nginx' | 'node', f: Fixtures
       join(dirs.logDir, 'origin.log'));
   } else {
     const script = fileURLToPath(new URL('./node-origin.js', import.meta.url));
-    child = startPinned('origin', cpu, process.execPath, [script, f.cert, f.key, f.big], join(dirs.logDir, 'origin.log'));
+    child = startPinned('origin', cpu, process.execPath, [script, f.cert, f.key, f.big, String(portOffset())], join(dirs.logDir, 'origin.log'));
   }
-  for (const port of [ORIGIN_HTTP_PORT, ...ORIGIN_TLS_PORTS]) {
+  for (const port of [originHttpPort(), ...originTlsPorts()]) {
     if (!(await waitPortOpen(port, 15_000, () => isRunning(child)))) throw new Error(`${kind} origin did not open port ${port} (see ${child.logPath})`);
   }
   return { kind, child };

@@ -1,12 +1,12 @@
-import { ORIGIN_HTTP_PORT, ORIGIN_TLS_PORTS, PROXY_PORTS, SNI_NAMES } from '../ports.js';
+import { originHttpPort, originTlsPorts, proxyPorts, SNI_NAMES } from '../ports.js';
 
 // mode tcp, 1 thread, after /work/shared/peers-bench/scripts/configs.sh: wait for the
 // ClientHello, route on req.ssl_sni; plain TCP forward on the second port.
 export function haproxyConfig(): string {
-  const { tls, tcp } = PROXY_PORTS.haproxy;
+  const { tls, tcp } = proxyPorts('haproxy');
   const backends = SNI_NAMES.map((_n, i) => `backend be_app${i + 1}
   mode tcp
-  server t${i + 1} 127.0.0.1:${ORIGIN_TLS_PORTS[i]}`).join('\n');
+  server t${i + 1} 127.0.0.1:${originTlsPorts()[i]}`).join('\n');
   return `global
   nbthread 1
   maxconn 4000
@@ -29,6 +29,6 @@ frontend tcp_forward
   default_backend be_tcp
 backend be_tcp
   mode tcp
-  server p1 127.0.0.1:${ORIGIN_HTTP_PORT}
+  server p1 127.0.0.1:${originHttpPort()}
 `;
 }

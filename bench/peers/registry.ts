@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ORIGIN_HTTP_PORT, ORIGIN_TLS_PORTS, PROXY_PORTS, waitPortClosed, waitPortOpen } from '../ports.js';
+import { originHttpPort, originTlsPorts, proxyPorts, waitPortClosed, waitPortOpen } from '../ports.js';
 import { isRunning, startPinned, stopChild, type BenchChild } from '../processes.js';
 import { edgeplaneConfig } from './edgeplane.js';
 import { haproxyConfig } from './haproxy.js';
@@ -51,8 +51,8 @@ export function preparePeers(ctx: PeerContext, wanted: readonly PeerName[]): Map
 }
 
 export function peerPort(peer: PeerName, kind: 'tls' | 'tcp'): number {
-  if (peer === 'direct') return kind === 'tls' ? ORIGIN_TLS_PORTS[0] : ORIGIN_HTTP_PORT;
-  return PROXY_PORTS[peer][kind];
+  if (peer === 'direct') return kind === 'tls' ? originTlsPorts()[0] : originHttpPort();
+  return proxyPorts(peer)[kind];
 }
 
 function tailOf(path: string, lines = 8): string {
@@ -69,20 +69,22 @@ export async function startProxy(peer: ProxyName, ctx: PeerContext, label: strin
       ? startPinned(peer, ctx.cpuProxy, 'haproxy', ['-db', '-f', conf], log)
       : startPinned(peer, ctx.cpuProxy, process.execPath, [join(ctx.repoRoot, 'dist/core/cli.js'), 'serve', '--config', conf], log);
   const alive = (): boolean => isRunning(child);
-  const { tls, tcp } = PROXY_PORTS[peer];
+  const { tls, tcp } = proxyPorts(peer);
   const ok = await waitPortOpen(tls, START_TIMEOUT_MS, alive) && await waitPortOpen(tcp, START_TIMEOUT_MS, alive);
   if (!ok) {
     const running = alive();
     await stopChild(child);
-    throw new Error(`${peer} did not open ports ${tls}/${tcp} within ${START_TIMEOUT_MS / 1000}s`
-      + `${running ? '' : ` (exited with ${child.proc.exitCode ?? child.proc.signalCode})`}; log tail:\n${tailOf(log)}`);
+    const tail = tailOf(log);
+    const cause = tail.split('\n').find((l) => /error|fatal|cannot|invalid/i.test(l))?.trim() ?? '';
+    throw new Error(`${peer} ${running ? `did not open ports ${tls}/${tcp} within ${START_TIMEOUT_MS / 1000}s`
+      : `exited (${child.proc.exitCode ?? child.proc.signalCode}) before opening ports ${tls}/${tcp}`}${cause ? `: ${cause}` : ''}\nlog ${log}:\n${tail}`);
   }
   return child;
 }
 
 export async function stopProxy(peer: ProxyName, child: BenchChild): Promise<void> {
   await stopChild(child);
-  const { tls, tcp } = PROXY_PORTS[peer];
+  const { tls, tcp } = proxyPorts(peer);
   await waitPortClosed(tls, 5000);
   await waitPortClosed(tcp, 5000);
 }

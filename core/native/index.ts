@@ -1,5 +1,5 @@
-// Loads the native addon (core/native/peek.c). What it is for and the fd
-// ownership rules are in native-notes.md.
+// Loads the native addon (core/native/peek.c, core/native/splice.c). What it is
+// for and the fd ownership rules are in native-notes.md.
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
@@ -12,17 +12,41 @@ export interface Poller {
 
 /** Error thrown (or passed to a waitReadable callback) for a failed syscall, shaped like Node's own. */
 export interface NativeError extends Error {
-  /** errno name: 'EBADF', 'ECONNRESET', 'ENOTSOCK', 'EEXIST', ... (or ERR_INVALID_ARG_TYPE / ERR_OUT_OF_RANGE for bad arguments). */
+  /** errno name: 'EBADF', 'ECONNRESET', 'ENOTSOCK', 'EEXIST', ... (or ERR_INVALID_ARG_TYPE / ERR_INVALID_ARG_VALUE / ERR_OUT_OF_RANGE for bad arguments). */
   code: string;
   /** Negative libuv error number, as on Node's system errors. Absent for argument errors. */
   errno?: number;
-  /** 'dup' | 'close' | 'recv' | 'setsockopt' | 'uv_poll_init' | 'uv_poll_start' | 'uv_poll'. Absent for argument errors. */
+  /** 'dup' | 'close' | 'recv' | 'setsockopt' | 'uv_poll_init' | 'uv_poll_start' | 'uv_poll' | 'pipe2'. Absent for argument errors. */
   syscall?: string;
+}
+
+/** How a {@link NativeAddon.relay} ended, with the bytes it moved each way. */
+export interface RelayResult {
+  /** Bytes spliced out to the upstream. */
+  clientToUpstream: number;
+  /** Bytes spliced out to the client. */
+  upstreamToClient: number;
+  /**
+   * 'closed': both sides sent FIN and everything was delivered; 'idle_timeout': nothing moved
+   * for idleMs; 'client_error' / 'upstream_error': a syscall on that side's socket failed
+   * (ECONNRESET, EPIPE, ...); 'stopped': {@link Relay.stop} was called.
+   */
+  reason: 'closed' | 'idle_timeout' | 'client_error' | 'upstream_error' | 'stopped';
+  /** errno name ('ECONNRESET', 'EPIPE', ...) for the *_error reasons. */
+  error?: string;
+}
+
+/** A running {@link NativeAddon.relay}. Both methods stay safe to call after it ended. */
+export interface Relay {
+  /** Aborts: closes both sockets now. The callback still fires once, later, with reason 'stopped'. Idempotent; a no-op once ended. */
+  stop(): void;
+  /** Bytes moved so far (final once the callback has fired). */
+  bytes(): { clientToUpstream: number; upstreamToClient: number };
 }
 
 /**
  * The socket syscalls Node lacks. Every function is synchronous except
- * waitReadable, and all of them throw {@link NativeError}.
+ * waitReadable and relay, and all of them throw {@link NativeError}.
  */
 export interface NativeAddon {
   /** dup(2) with O_CLOEXEC (fcntl F_DUPFD_CLOEXEC). Returns the new fd; the caller owns it. */
@@ -54,6 +78,16 @@ export interface NativeAddon {
    * caller can run against an older build of the addon.
    */
   setRcvLowat?(fd: number, bytes: number): void;
+  /**
+   * Relays bytes both ways between two connected TCP sockets with splice(2), on the calling
+   * thread's loop, until both sides have sent FIN and everything is delivered, an error, idleMs
+   * (0 = never) without a byte moving, or stop(). A FIN from one side is passed on as a FIN to
+   * the other while the other direction keeps flowing. On success both fds belong to the relay,
+   * which closes them when done, then calls cb once. If it throws (bad argument, EBADF, EPERM for
+   * a non-socket, EEXIST when this thread already polls one of the fds), the caller still owns
+   * both. Optional so a caller can run against an older build (then use workers/pipe.ts).
+   */
+  relay?(clientFd: number, upstreamFd: number, idleMs: number, cb: (result: RelayResult) => void): Relay;
 }
 
 /** Result of {@link loadNative}: exactly one of the two fields is non-null. */

@@ -8,14 +8,14 @@
  * See native-notes.md for the fd ownership rules.
  *
  * Plain C against node_api.h (no node-addon-api). Context-aware and free of
- * static JS state, so it loads in worker threads too.
+ * static JS state, so it loads in worker threads too. The splice(2) relay for
+ * TCP and TLS-passthrough edges lives in splice.c; addon.h is what they share.
  */
 #ifndef NAPI_VERSION
 #define NAPI_VERSION 8
 #endif
 
-#include <node_api.h>
-#include <uv.h>
+#include "addon.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -35,7 +35,7 @@
 /* ---- errors ------------------------------------------------------------ */
 
 /* Throws the pending N-API failure as a JS error unless one is pending already. */
-static napi_value throw_napi_failure(napi_env env, const char *call) {
+napi_value throw_napi_failure(napi_env env, const char *call) {
   bool pending = false;
   if (napi_is_exception_pending(env, &pending) == napi_ok && pending) {
     return NULL;
@@ -49,15 +49,8 @@ static napi_value throw_napi_failure(napi_env env, const char *call) {
   return NULL;
 }
 
-#define NAPI_TRY(env, call)                     \
-  do {                                          \
-    if ((call) != napi_ok) {                    \
-      return throw_napi_failure((env), #call);  \
-    }                                           \
-  } while (0)
-
 /* Builds an Error shaped like Node's own system errors: code, errno, syscall. */
-static napi_value make_uv_error(napi_env env, int uv_err, const char *syscall) {
+napi_value make_uv_error(napi_env env, int uv_err, const char *syscall) {
   const char *code = uv_err_name(uv_err);
   char msg[256];
   snprintf(msg, sizeof msg, "%s: %s, %s", code, uv_strerror(uv_err), syscall);
@@ -77,7 +70,7 @@ static napi_value make_uv_error(napi_env env, int uv_err, const char *syscall) {
   return error;
 }
 
-static napi_value throw_uv_error(napi_env env, int uv_err, const char *syscall) {
+napi_value throw_uv_error(napi_env env, int uv_err, const char *syscall) {
   napi_value error = make_uv_error(env, uv_err, syscall);
   if (error == NULL) {
     return throw_napi_failure(env, "make_uv_error");
@@ -86,15 +79,15 @@ static napi_value throw_uv_error(napi_env env, int uv_err, const char *syscall) 
   return NULL;
 }
 
-static napi_value throw_errno(napi_env env, int err, const char *syscall) {
+napi_value throw_errno(napi_env env, int err, const char *syscall) {
   return throw_uv_error(env, uv_translate_sys_error(err), syscall);
 }
 
 /* ---- arguments ----------------------------------------------------------- */
 
 /* Reads argv[index] as an integer in [min, max]; throws like Node's validators otherwise. */
-static bool read_int_arg(napi_env env, size_t argc, napi_value *argv, size_t index,
-                         const char *name, int64_t min, int64_t max, int64_t *out) {
+bool read_int_arg(napi_env env, size_t argc, napi_value *argv, size_t index,
+                  const char *name, int64_t min, int64_t max, int64_t *out) {
   char msg[160];
   napi_valuetype type = napi_undefined;
   if (index < argc && napi_typeof(env, argv[index], &type) != napi_ok) {
@@ -123,7 +116,7 @@ static bool read_int_arg(napi_env env, size_t argc, napi_value *argv, size_t ind
   return true;
 }
 
-static bool read_fd_arg(napi_env env, size_t argc, napi_value *argv, int *fd) {
+bool read_fd_arg(napi_env env, size_t argc, napi_value *argv, int *fd) {
   int64_t value = 0;
   if (!read_int_arg(env, argc, argv, 0, "fd", 0, INT_MAX, &value)) {
     return false;
@@ -132,7 +125,7 @@ static bool read_fd_arg(napi_env env, size_t argc, napi_value *argv, int *fd) {
   return true;
 }
 
-static napi_value get_undefined(napi_env env) {
+napi_value get_undefined(napi_env env) {
   napi_value value = NULL;
   napi_get_undefined(env, &value);
   return value;
@@ -448,7 +441,8 @@ NAPI_MODULE_INIT() {
       export_function(env, exports, "close", native_close) != napi_ok ||
       export_function(env, exports, "peek", native_peek) != napi_ok ||
       export_function(env, exports, "waitReadable", native_wait_readable) != napi_ok ||
-      export_function(env, exports, "setRcvLowat", native_set_rcv_lowat) != napi_ok) {
+      export_function(env, exports, "setRcvLowat", native_set_rcv_lowat) != napi_ok ||
+      export_function(env, exports, "relay", native_relay) != napi_ok) {
     return throw_napi_failure(env, "export_function");
   }
   return exports;
