@@ -71,7 +71,7 @@ export interface CpuSample {
   load_cpu_s: number;
   /** busy % of each core */
   core_pct: number[];
-  /** softirq % of each core: loopback packet work, often run for the proxy's own sockets, charged to no process */
+  /** softirq % of each core: loopback packet work; ticks taken inside a process also count in its stime */
   softirq_pct: number[];
   wall_s: number;
 }

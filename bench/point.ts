@@ -31,12 +31,13 @@ export async function measurePoint(s: PointSetup, scenario: ScenarioName, peer: 
     const m: MeasureContext = { ...s.base, pid: proxy?.pid ?? s.origin.child.pid, originPid: s.origin.child.pid };
     const r = await SCENARIOS[scenario].measure(m, peerPort(peer, SCENARIOS[scenario].port));
     const pct = (cpuS: number): number => (100 * cpuS) / r.cpu.wall_s;
-    // busy time of each core charged neither to a process of ours nor to softirq: other work on the machine
+    // busy time of each core not charged to a process of ours: other jobs on the machine, plus softirq work
+    // that ran outside our processes (softirq ticks taken inside a process are already in its stime)
     const charged = r.cpu.core_pct.map((_, core) => (core === s.cpuProxy ? (peer === 'direct' ? 0 : pct(r.cpu.proc_cpu_s)) : 0)
       + (core === s.base.cpuLoad ? pct(r.cpu.origin_cpu_s + r.cpu.load_cpu_s) : 0));
     Object.assign(point, {
       ok: r.work > 0, rate: r.rate, work: r.work, cpu_per_unit: r.cpu_per_unit, proc_cpu_s: r.cpu.proc_cpu_s,
-      core_pct: r.cpu.core_pct, other_pct: r.cpu.core_pct.map((b, i) => Math.round(10 * Math.max(0, b - charged[i] - r.cpu.softirq_pct[i])) / 10),
+      core_pct: r.cpu.core_pct, other_pct: r.cpu.core_pct.map((b, i) => Math.round(10 * Math.max(0, b - charged[i])) / 10),
       softirq_pct: r.cpu.softirq_pct,
       wall_s: r.cpu.wall_s, probe_ms: r.probe_ms, errors: r.errors, detail: r.detail,
     });

@@ -96,7 +96,7 @@ export function renderMarkdown(run: RunRecord, peers: readonly PeerName[], scena
   lines.push(`# edgeplane bench — ${m.timestamp_utc}`, '');
   lines.push(`Machine: ${m.nproc} CPUs, ${m.cpu}, kernel ${m.kernel}, ${m.os}. Pinning: ${m.pinning}.`);
   lines.push(`Origin: ${m.origin}. New-connection client: ${m.conns_client}. Bulk client: ${m.curl}.`);
-  lines.push(`Params: ${m.params}.`, '');
+  lines.push(`Params: ${m.params}. edgeplane build: ${m.edgeplane_build ?? '?'}.`, '');
   for (const s of run.skipped) lines.push(`- **${s.peer}**: ${s.reason}`);
   if (run.skipped.length) lines.push('');
 
@@ -115,9 +115,9 @@ export function renderMarkdown(run: RunRecord, peers: readonly PeerName[], scena
   }
   lines.push('', 'For direct rows the CPU column is the origin\'s CPU. A row whose CPU0 (proxy core) is well below 100 % while CPU1 '
     + '(load generator + origin) is ~100 % was bounded by the test bed: compare its CPU per unit, not its rate. '
-    + '"softirq %" = packet processing charged to no process (largely the bench\'s own loopback traffic). '
-    + '"other %" = the rest of the core\'s busy time not charged to the proxy, origin, load generator or runner: '
-    + 'other jobs on this shared machine (noise).', '');
+    + '"softirq %" = packet processing (information; the part taken inside a process is also in its CPU). '
+    + '"other %" = core busy time not charged to the proxy, origin, load generator or runner: other jobs on this '
+    + 'shared machine, or softirq work run outside our processes (noise indicator, upper bound).', '');
 
   for (const sc of scenarios) {
     const spec = SCENARIOS[sc];

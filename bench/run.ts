@@ -3,7 +3,7 @@
 // interleaved repetitions) follows the peer harness in /work/shared/peers-bench.
 // Usage: node dist/bench/run.js [--scenarios a,b] [--peers direct,edgeplane,nginx,haproxy] [--reps 3] [--duration 10] [--json out.json]
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join, resolve } from 'node:path';
 import { ensureFixtures } from './fixtures.js';
@@ -25,6 +25,19 @@ const NOISY_PCT = 15;
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 function log(msg: string): void { process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${msg}\n`); }
+
+// newest build output of the daemon: the tree is rebuilt by others while a run goes on
+function edgeplaneBuildTime(): string {
+  let newest = 0;
+  for (const dir of ['dist/core', 'dist/workers']) {
+    try {
+      for (const f of readdirSync(join(REPO_ROOT, dir), { recursive: true }) as string[]) {
+        if (f.endsWith('.js')) newest = Math.max(newest, statSync(join(REPO_ROOT, dir, f)).mtimeMs);
+      }
+    } catch { /* not built */ }
+  }
+  return newest ? new Date(newest).toISOString() : 'not built';
+}
 
 function noise(p: PointRecord): number { return Math.max(0, ...(p.other_pct ?? [])); }
 
@@ -63,8 +76,11 @@ async function main(): Promise<void> {
 
   const outDir = join(REPO_ROOT, 'bench/out');
   const workDir = join(outDir, 'work');
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, 'Z');
+  // configs, pids and logs per run, so two runners on one tree do not rewrite each other's configs
+  const runDir = join(workDir, `run-${stamp}-${process.pid}`);
   const ctx: PeerContext = {
-    repoRoot: REPO_ROOT, confDir: join(workDir, 'conf'), tmpDir: join(workDir, 'tmp'), logDir: join(workDir, 'logs'), cpuProxy: o.cpuProxy,
+    repoRoot: REPO_ROOT, confDir: join(runDir, 'conf'), tmpDir: join(runDir, 'tmp'), logDir: join(runDir, 'logs'), cpuProxy: o.cpuProxy,
   };
   for (const d of [ctx.confDir, ctx.tmpDir, ctx.logDir]) mkdirSync(d, { recursive: true });
 
@@ -77,12 +93,12 @@ async function main(): Promise<void> {
 
   const run: RunRecord = { meta: {}, options: o, points: [], skipped: [], notes: [] };
   let origin: Origin | undefined;
-  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, 'Z');
   try {
     origin = await startOrigin(o.origin, fixtures, ctx, o.cpuLoad);
     run.meta = collectMeta({
       origin: `${origin.kind} (1 process${origin.kind === 'nginx' ? ', 1 worker' : ''}, TLS 1.3, ECDSA P-256, no session resumption) pinned to CPU${o.cpuLoad}`,
       conns_client: needsConns ? client.version : 'unused',
+      edgeplane_build: `newest dist/core|dist/workers .js at ${edgeplaneBuildTime()}`,
       pinning: `proxy CPU${o.cpuProxy} (alone); load generator + origin + this runner CPU${o.cpuLoad}`,
       params: `reps=${o.reps} duration=${o.duration}s warmup=${o.warmup}s settle≤${o.settle}s (cores <${QUIET_PCT} % busy) retries≤${o.retries} (other work >${NOISY_PCT} % of a core) conns=${o.conns} port-offset=${o.portOffset} bulk=${o.bulkPerConn}×64MiB per connection, repeated for the duration`,
     });
@@ -129,6 +145,10 @@ async function main(): Promise<void> {
   }
 
   for (const [peer, reason] of skipped) run.skipped.push({ peer, reason });
+  const buildAfter = `newest dist/core|dist/workers .js at ${edgeplaneBuildTime()}`;
+  if (o.peers.includes('edgeplane') && buildAfter !== run.meta.edgeplane_build) {
+    run.notes.push(`edgeplane was rebuilt during this run (${run.meta.edgeplane_build} → ${buildAfter}): its rows mix builds.`);
+  }
   const noisy = run.points.filter((p) => p.ok && noise(p) > NOISY_PCT).length;
   if (noisy) run.notes.push(`${noisy} of ${run.points.filter((p) => p.ok).length} measured points kept more than ${NOISY_PCT} % of a core busy with work not charged to the bench's processes (other jobs on this shared machine) even after ${o.retries} retries: see the "other %" column.`);
   mkdirSync(outDir, { recursive: true });

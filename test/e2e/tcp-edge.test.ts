@@ -4,7 +4,7 @@ import t from 'tap';
 import { startDaemon } from '../helpers/daemon.js';
 import { connectTcp, echoServer, freePort, readAll, readUntil } from '../helpers/net.js';
 
-t.test('TCP edge', async (t) => {
+for (const mode of ['native relay', 'JS pump'] as const) t.test(`TCP edge (${mode})`, async (t) => {
   const a = await echoServer(t, 'A');
   const b = await echoServer(t, 'B');
   const c = await echoServer(t, 'C');
@@ -38,7 +38,7 @@ t.test('TCP edge', async (t) => {
       edge('edgtcp_failover', pFailover, 'bkd_fo'),
       edge('edgtcp_idle', pIdle, 'bkd_a'),
     ],
-  });
+  }, { env: mode === 'JS pump' ? { EDGEPLANE_DISABLE_RELAY: '1' } : undefined });
 
   t.test('bytes flow both ways and a half-close reaches the upstream while the reply still flows back', async (t) => {
     const socket = await connectTcp(pEcho);
@@ -108,7 +108,7 @@ t.test('TCP edge', async (t) => {
   });
 });
 
-t.test('tcp_idle_timeout closes a connection on which nothing moves', async (t) => {
+for (const mode of ['native relay', 'JS pump'] as const) t.test(`tcp_idle_timeout closes a connection on which nothing moves (${mode})`, async (t) => {
   const up = await echoServer(t, 'IDLE');
   const port = await freePort();
   await startDaemon(t, {
@@ -116,7 +116,7 @@ t.test('tcp_idle_timeout closes a connection on which nothing moves', async (t) 
     tcp_idle_timeout: 1,
     backends: [{ id: 'bkd', type: 'static_address', address: `127.0.0.1:${up.port}` }],
     edges: [{ id: 'edgtcp_idle', type: 'tcp', hostports: [`127.0.0.1:${port}`], backend: { backend_id: 'bkd' } }],
-  });
+  }, { env: mode === 'JS pump' ? { EDGEPLANE_DISABLE_RELAY: '1' } : undefined });
   const s = await connectTcp(port);
   await readUntil(s, 'IDLE\n');
   const started = Date.now();
