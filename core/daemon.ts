@@ -18,6 +18,7 @@ import { WorkerPool } from './dispatch/worker-pool.js';
 import { WorkerRuntime } from '../workers/runtime.js';
 import { Acceptor } from './acceptor/acceptor.js';
 import { Listeners } from './acceptor/listeners.js';
+import { acceptCapable } from './acceptor/native-listener.js';
 import { EventSink } from './events/sink.js';
 import { startAdminServer, type AdminServer } from './admin/server.js';
 import { renderMetrics } from './admin/metrics.js';
@@ -79,7 +80,12 @@ export class Daemon {
       local: this.local,
       emitEvent: (line) => this.sink.write(line + '\n', 1),
     });
-    this.listeners = new Listeners((plan, socket) => this.acceptor.onConnection(plan, socket));
+    // Native accept (no net.Socket per connection) when the addon has it and a worker pool serves.
+    const accept = this.pool !== null && process.env.EDGEPLANE_DISABLE_NATIVE_ACCEPT !== '1' ? acceptCapable(this.native) : null;
+    this.listeners = new Listeners(
+      (plan, socket) => this.acceptor.onConnection(plan, socket),
+      accept === null ? null : { addon: accept, onFd: (plan, fd, ra, rp, la, lp) => this.acceptor.onAcceptedFd(plan, fd, ra, rp, la, lp) },
+    );
   }
 
   static async start(opts: DaemonOptions): Promise<Daemon> {

@@ -5,7 +5,9 @@ import tls from 'node:tls';
 import type { EdgeSpec, GenerationSpec } from '../core/generation/spec.js';
 import { EdgeField, type Counters } from '../core/tables/counters.js';
 import type { TcpConnectionClosed } from '../core/events/types.js';
-import { dialBackend, type DialContext } from './dial.js';
+import { dialBackend, dialEndpoint, dialPlan, type DialContext } from './dial.js';
+import { nativeDialable, relayToCapable, relayToEndpoint } from './native-dial.js';
+import type { RelayResult } from '../core/native/index.js';
 import { pipeSockets } from './pipe.js';
 import { secureContextFor } from './secure-contexts.js';
 import type { Handoff } from './handoff.js';
@@ -53,33 +55,46 @@ export function relayConnection(addon: RelayAddon, fd: number, h: Handoff, spec:
   const closeFd = (): void => { try { addon.close(fd); } catch { /* already closed */ } };
   if (edge === undefined) { closeFd(); onClose(); return; }
   const finish = openRecord(h, edge, spec, env, onClose);
-  if (edge.backend < 0) { closeFd(); finish(0, 0); return; }
-  dialBackend(dialContext(spec, env), edge.backend).then(
-    ({ socket: upstream }) => {
-      let relay;
-      try {
-        relay = relaySockets(addon, fd, upstream, spec.tcpIdleTimeoutMs, (r) => finish(r.clientToUpstream, r.upstreamToClient));
-      } catch (err) {
-        log.debug('relay failed to start; closing', { edge: edge.id, error: (err as Error).message });
-        upstream.destroy();
-        closeFd();
-        finish(0, 0);
-        return;
-      }
-      if (relay !== null) return;
-      // Not relayable (a TLS upstream): the JS pump, on a socket over the same fd.
-      const socket = new net.Socket({ fd, readable: true, writable: true, allowHalfOpen: true });
-      socket.setNoDelay(true);
-      upstream.setNoDelay(true);
-      socket.once('close', () => finish(socket.bytesRead, socket.bytesWritten));
-      pipeSockets(socket, upstream, spec.tcpIdleTimeoutMs, () => socket.destroy());
-    },
-    (err: Error) => {
-      log.debug('backend dial failed; closing client', { edge: edge.id, error: err.message });
+  const plan = edge.backend < 0 ? [] : dialPlan(dialContext(spec, env), edge.backend);
+  const idleMs = spec.tcpIdleTimeoutMs;
+  const done = (r: RelayResult): void => finish(r.clientToUpstream, r.upstreamToClient);
+  const native = relayToCapable(addon);
+  // Failover (spec §1.7): the next endpoint only when a dial fails; the client fd stays ours until one connects.
+  const attempt = (i: number, lastError?: Error): void => {
+    const endpoint = plan[i];
+    if (endpoint === undefined) {
+      log.debug('backend dial failed; closing client', { edge: edge.id, error: lastError?.message ?? 'no online endpoint' });
       closeFd();
       finish(0, 0);
-    },
-  );
+      return;
+    }
+    if (native !== null && nativeDialable(endpoint)) {
+      // The whole upstream side in C: connect, then splice, no net.Socket at all.
+      relayToEndpoint(native, fd, endpoint, spec.connectTimeoutMs, idleMs, done).catch((err: Error) => attempt(i + 1, err));
+      return;
+    }
+    dialEndpoint(endpoint, spec.connectTimeoutMs).then((upstream) => adoptUpstream(upstream), (err: Error) => attempt(i + 1, err));
+  };
+  const adoptUpstream = (upstream: net.Socket): void => {
+    let relay;
+    try {
+      relay = relaySockets(addon, fd, upstream, idleMs, done);
+    } catch (err) {
+      log.debug('relay failed to start; closing', { edge: edge.id, error: (err as Error).message });
+      upstream.destroy();
+      closeFd();
+      finish(0, 0);
+      return;
+    }
+    if (relay !== null) return;
+    // Not relayable (a TLS upstream): the JS pump, on a socket over the same fd.
+    const socket = new net.Socket({ fd, readable: true, writable: true, allowHalfOpen: true });
+    socket.setNoDelay(true);
+    upstream.setNoDelay(true);
+    socket.once('close', () => finish(socket.bytesRead, socket.bytesWritten));
+    pipeSockets(socket, upstream, idleMs, () => socket.destroy());
+  };
+  attempt(0);
 }
 
 export function serveConnection(socket: net.Socket, h: Handoff, spec: GenerationSpec, env: ConnectionEnv, onClose: () => void): void {

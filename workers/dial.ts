@@ -43,7 +43,8 @@ function candidates(ctx: DialContext, index: number, out: EndpointSpec[], depth 
   }
 }
 
-function dialOne(endpoint: EndpointSpec, timeoutMs: number): Promise<net.Socket> {
+/** Connects to one endpoint (TLS when the endpoint says so). */
+export function dialEndpoint(endpoint: EndpointSpec, timeoutMs: number): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
     const options = { host: endpoint.host, port: endpoint.port, allowHalfOpen: true };
     const socket: net.Socket = endpoint.tls
@@ -70,14 +71,20 @@ function dialOne(endpoint: EndpointSpec, timeoutMs: number): Promise<net.Socket>
 }
 
 /** Resolves with a connected upstream socket, or rejects with DialError when every candidate failed. */
-export async function dialBackend(ctx: DialContext, backendIndex: number): Promise<{ socket: net.Socket; endpoint: EndpointSpec }> {
+/** The endpoints to try for one connection, in order (advances the round-robin cursors once). */
+export function dialPlan(ctx: DialContext, backendIndex: number): EndpointSpec[] {
   const list: EndpointSpec[] = [];
   candidates(ctx, backendIndex, list);
+  return list;
+}
+
+export async function dialBackend(ctx: DialContext, backendIndex: number): Promise<{ socket: net.Socket; endpoint: EndpointSpec }> {
+  const list = dialPlan(ctx, backendIndex);
   if (list.length === 0) throw new DialError('no online endpoint for the backend', 'NO_ENDPOINT');
   let last: unknown;
   for (const endpoint of list) {
     try {
-      return { socket: await dialOne(endpoint, ctx.connectTimeoutMs), endpoint };
+      return { socket: await dialEndpoint(endpoint, ctx.connectTimeoutMs), endpoint };
     } catch (err) {
       last = err;
     }

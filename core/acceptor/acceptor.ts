@@ -46,48 +46,61 @@ export class Acceptor {
   }
 
   onConnection(plan: ListenerPlan, socket: net.Socket): void {
-    const tables = this.tables;
     this.accepted++;
     socket.on('error', () => { /* reported by whoever owns it next; never crash the acceptor */ });
-    if (tables === null) { socket.destroy(); return; }
-    const h: Handoff = {
-      fd: -1,
-      seq: 0,
-      generation: tables.spec.generation,
-      hostport: plan.hostport,
-      clientIp: unmapped(socket.remoteAddress),
-      clientPort: socket.remotePort ?? 0,
-      serverIp: unmapped(socket.localAddress),
-      serverPort: socket.localPort ?? plan.port,
-      serverName: '',
-      ja4: '',
-      startMs: Date.now(),
-      sentAt: 0,
-      ipDecision: '',
-    };
+    const h = this.handoffFor(plan, unmapped(socket.remoteAddress), socket.remotePort ?? 0, unmapped(socket.localAddress), socket.localPort ?? plan.port);
+    const tables = this.tables;
+    if (h === null || tables === null) { socket.destroy(); return; }
     if (plan.kind === 'tcp') {
       if (!this.admit(tables, h)) { this.refuse('ip_blocked', h, 0, tables); socket.destroy(); return; }
       this.handOff(socket, h, tables);
       return;
     }
-    const native = this.deps.native;
-    const onPeeked = (outcome: PeekOutcome, seen: number, fd: number): void => {
-      const refusal = this.route(tables, h, outcome);
-      if (refusal !== null) {
-        this.refuse(refusal, h, seen, tables);
-        if (fd >= 0) this.closeFd(fd); else socket.destroy();
-        return;
-      }
-      if (fd >= 0) this.dispatchFd(fd, h, tables);
-      else this.handOff(socket, h, tables);
-    };
-    if (native === null) {
-      peekSocket(socket, this.peekOptions(), (outcome, seen) => onPeeked(outcome, seen, -1));
+    if (this.deps.native === null) {
+      peekSocket(socket, this.peekOptions(), (outcome, seen) => this.onPeeked(tables, h, outcome, seen, -1, socket));
       return;
     }
     const fd = this.takeFd(socket);
-    if (fd < 0) return;
-    peekFd(native, fd, this.peekOptions(), (outcome, seen) => onPeeked(outcome, seen, fd));
+    if (fd >= 0) this.peekAndRoute(tables, h, fd);
+  }
+
+  /** A connection accepted natively (acceptLoop): a bare fd, no net.Socket ever made for it. */
+  onAcceptedFd(plan: ListenerPlan, fd: number, remoteAddress: string, remotePort: number, localAddress: string, localPort: number): void {
+    this.accepted++;
+    const h = this.handoffFor(plan, remoteAddress, remotePort, localAddress, localPort);
+    const tables = this.tables;
+    if (h === null || tables === null) { this.closeFd(fd); return; }
+    if (plan.kind === 'tcp') {
+      if (!this.admit(tables, h)) { this.refuse('ip_blocked', h, 0, tables); this.closeFd(fd); return; }
+      this.dispatchFd(fd, h, tables);
+      return;
+    }
+    this.peekAndRoute(tables, h, fd);
+  }
+
+  private handoffFor(plan: ListenerPlan, clientIp: string, clientPort: number, serverIp: string, serverPort: number): Handoff | null {
+    const tables = this.tables;
+    if (tables === null) return null;
+    return {
+      fd: -1, seq: 0, generation: tables.spec.generation, hostport: plan.hostport,
+      clientIp, clientPort, serverIp, serverPort, serverName: '', ja4: '',
+      startMs: Date.now(), sentAt: 0, ipDecision: '',
+    };
+  }
+
+  private peekAndRoute(tables: Tables, h: Handoff, fd: number): void {
+    peekFd(this.deps.native!, fd, this.peekOptions(), (outcome, seen) => this.onPeeked(tables, h, outcome, seen, fd, null));
+  }
+
+  private onPeeked(tables: Tables, h: Handoff, outcome: PeekOutcome, seen: number, fd: number, socket: net.Socket | null): void {
+    const refusal = this.route(tables, h, outcome);
+    if (refusal !== null) {
+      this.refuse(refusal, h, seen, tables);
+      if (fd >= 0) this.closeFd(fd); else socket?.destroy();
+      return;
+    }
+    if (fd >= 0) this.dispatchFd(fd, h, tables);
+    else this.handOff(socket!, h, tables);
   }
 
   private peekOptions() {

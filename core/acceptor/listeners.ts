@@ -3,17 +3,22 @@
 // generation goes live, and closes those no longer configured afterwards.
 import net from 'node:net';
 import type { ListenerPlan } from '../generation/spec.js';
+import { NativeListener, type AcceptAddon } from './native-listener.js';
+import { log } from '../log.js';
 
-interface Open { plan: ListenerPlan; server: net.Server }
+/** A listener is either a net.Server (hands over sockets) or a native accept loop (hands over fds). */
+interface Open { plan: ListenerPlan; server: net.Server | null; native: NativeListener | null }
 
 export type OnConnection = (plan: ListenerPlan, socket: net.Socket) => void;
+export type OnAcceptedFd = (plan: ListenerPlan, fd: number, remoteAddress: string, remotePort: number, localAddress: string, localPort: number) => void;
 
 const BACKLOG = 4096;
 
 export class Listeners {
   private readonly open = new Map<string, Open>();
 
-  constructor(private readonly onConnection: OnConnection) {}
+  /** With `accept` (the addon's acceptLoop), connections arrive as bare fds and no net.Socket is made. */
+  constructor(private readonly onConnection: OnConnection, private readonly accept: { addon: AcceptAddon; onFd: OnAcceptedFd } | null = null) {}
 
   /** Opens listeners in `plans` not yet open. On failure, closes what it opened and throws. */
   async openNew(plans: readonly ListenerPlan[]): Promise<void> {
@@ -48,23 +53,33 @@ export class Listeners {
   }
 
   addresses(): Array<{ key: string; kind: string; address: string; port: number }> {
-    return [...this.open.values()].map(({ plan, server }) => {
-      const bound = server.address() as net.AddressInfo | null;
+    return [...this.open.values()].map(({ plan, server, native }) => {
+      const bound = native !== null ? native.address() : server?.address() as net.AddressInfo | null;
       return { key: plan.key, kind: plan.kind, address: bound?.address ?? plan.address, port: bound?.port ?? plan.port };
     });
   }
 
-  private listen(plan: ListenerPlan): Promise<void> {
-    const entry: Open = { plan, server: net.createServer({ pauseOnConnect: true }) };
-    entry.server.on('connection', (socket) => this.onConnection(entry.plan, socket));
+  private async listen(plan: ListenerPlan): Promise<void> {
+    if (this.accept !== null) {
+      const { addon, onFd } = this.accept;
+      const entry: Open = { plan, server: null, native: null };
+      entry.native = await NativeListener.open(addon, { address: plan.address, port: plan.port, kind: plan.kind, backlog: BACKLOG },
+        (fd, ra, rp, la, lp) => onFd(entry.plan, fd, ra, rp, la, lp),
+        (err) => log.warn('accept paused after an error', { listener: plan.key, code: err.code }));
+      this.open.set(plan.key, entry);
+      return;
+    }
+    const entry: Open = { plan, server: net.createServer({ pauseOnConnect: true }), native: null };
+    const server = entry.server!;
+    server.on('connection', (socket) => this.onConnection(entry.plan, socket));
     return new Promise((resolve, reject) => {
       const onError = (err: NodeJS.ErrnoException): void => {
         reject(new Error(`cannot listen on ${plan.address}:${plan.port} (${plan.kind === 'tcp' ? 'tcp edge' : 'tls/https edges'}): ${err.code ?? err.message}`));
       };
-      entry.server.once('error', onError);
-      entry.server.listen({ host: plan.address, port: plan.port, backlog: BACKLOG }, () => {
-        entry.server.removeListener('error', onError);
-        entry.server.on('error', () => { /* accept errors (EMFILE…) are transient; keep listening */ });
+      server.once('error', onError);
+      server.listen({ host: plan.address, port: plan.port, backlog: BACKLOG }, () => {
+        server.removeListener('error', onError);
+        server.on('error', () => { /* accept errors (EMFILE…) are transient; keep listening */ });
         this.open.set(plan.key, entry);
         resolve();
       });
@@ -75,6 +90,7 @@ export class Listeners {
     const entry = this.open.get(key);
     this.open.delete(key);
     if (entry === undefined) return Promise.resolve();
-    return new Promise((resolve) => entry.server.close(() => resolve()));
+    if (entry.native !== null) return entry.native.close();
+    return new Promise((resolve) => entry.server!.close(() => resolve()));
   }
 }

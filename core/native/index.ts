@@ -1,4 +1,4 @@
-// Loads the native addon (core/native/peek.c, core/native/splice.c). What it is
+// Loads the native addon (core/native/peek.c, splice.c, dial.c, accept.c). What it is
 // for and the fd ownership rules are in native-notes.md.
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -16,8 +16,12 @@ export interface NativeError extends Error {
   code: string;
   /** Negative libuv error number, as on Node's system errors. Absent for argument errors. */
   errno?: number;
-  /** 'dup' | 'close' | 'recv' | 'setsockopt' | 'uv_poll_init' | 'uv_poll_start' | 'uv_poll' | 'pipe2'. Absent for argument errors. */
+  /** 'dup' | 'close' | 'recv' | 'setsockopt' | 'getsockopt' | 'uv_poll_init' | 'uv_poll_start' | 'uv_poll' | 'pipe2' | 'socket' | 'connect' | 'accept4'. Absent for argument errors. */
   syscall?: string;
+  /** The dialled address, on relayTo's onDial errors (as on net.connect's). */
+  address?: string;
+  /** The dialled port, on relayTo's onDial errors. */
+  port?: number;
 }
 
 /** How a {@link NativeAddon.relay} ended, with the bytes it moved each way. */
@@ -36,13 +40,31 @@ export interface RelayResult {
   error?: string;
 }
 
-/** A running {@link NativeAddon.relay}. Both methods stay safe to call after it ended. */
+/** A running {@link NativeAddon.relay} or {@link NativeAddon.relayTo}. Both methods stay safe to call after it ended. */
 export interface Relay {
-  /** Aborts: closes both sockets now. The callback still fires once, later, with reason 'stopped'. Idempotent; a no-op once ended. */
+  /**
+   * Aborts: closes both sockets now. The callback still fires once, later, with reason 'stopped'.
+   * On a relayTo still dialling: closes the upstream socket only (the client fd stays the
+   * caller's) and onDial fires later with an ECANCELED error; done never fires.
+   * Idempotent; a no-op once ended.
+   */
   stop(): void;
   /** Bytes moved so far (final once the callback has fired). */
   bytes(): { clientToUpstream: number; upstreamToClient: number };
 }
+
+/** A running {@link NativeAddon.acceptLoop}. */
+export interface AcceptLoop {
+  /** Stops accepting and closes the listening fd; no callback runs after it. Idempotent. */
+  stop(): void;
+  /** Connections handed to the callback so far. */
+  readonly accepted: number;
+  /** accept4 failures that paused the loop (EMFILE, ENFILE, ENOBUFS, ENOMEM, ...). */
+  readonly acceptErrors: number;
+}
+
+/** acceptLoop's per-connection callback; fd is the callback's to close or hand on. */
+export type AcceptCallback = (fd: number, remoteAddress: string, remotePort: number, localAddress: string, localPort: number) => void;
 
 /**
  * The socket syscalls Node lacks. Every function is synchronous except
@@ -88,6 +110,28 @@ export interface NativeAddon {
    * both. Optional so a caller can run against an older build (then use workers/pipe.ts).
    */
   relay?(clientFd: number, upstreamFd: number, idleMs: number, cb: (result: RelayResult) => void): Relay;
+  /**
+   * Dials ip:port (a literal IPv4 or IPv6 address) with a non-blocking connect on the calling
+   * thread's loop, then relays exactly as {@link NativeAddon.relay} does, with no net.Socket.
+   * onDial fires once, later: onDial(err) when the dial failed ('ECONNREFUSED', 'ETIMEDOUT' after
+   * connectTimeoutMs (0 = the kernel's own), 'ECANCELED' after stop(), ...), after which the upstream
+   * socket is closed, done never fires and clientFd still belongs to the caller; or onDial(null)
+   * once connected, after which the relay owns clientFd and done fires once at the end. Throws
+   * (taking nothing) for bad arguments or a client fd relay() would refuse (EBADF, EPERM, EEXIST).
+   * Optional so a caller can run against an older build (then dial with net.connect).
+   */
+  relayTo?(clientFd: number, ip: string, port: number, connectTimeoutMs: number, idleMs: number,
+    onDial: (err: NativeError | null) => void, done: (result: RelayResult) => void): Relay;
+  /**
+   * Accepts connections on a listening socket on the calling thread's loop (accept4 with
+   * SOCK_NONBLOCK | SOCK_CLOEXEC, at most 64 per wakeup) and calls cb once per connection with
+   * the new fd and both addresses (IPv4-mapped IPv6 reported as plain IPv4). Out of fds or memory
+   * it pauses 50 ms instead of spinning, counts the error and calls onError. On success the loop
+   * owns listenFd (stop() closes it); it throws, taking nothing, for bad arguments, EBADF,
+   * ENOTSOCK, a socket that is not listening (EINVAL) or one this thread polls (EEXIST).
+   * Optional so a caller can run against an older build (then keep net.Server).
+   */
+  acceptLoop?(listenFd: number, cb: AcceptCallback, onError?: (err: NativeError) => void): AcceptLoop;
 }
 
 /** Result of {@link loadNative}: exactly one of the two fields is non-null. */

@@ -125,6 +125,21 @@ bool read_fd_arg(napi_env env, size_t argc, napi_value *argv, int *fd) {
   return true;
 }
 
+bool read_function_arg(napi_env env, size_t argc, napi_value *argv, size_t index, const char *name) {
+  napi_valuetype type = napi_undefined;
+  if (index < argc && napi_typeof(env, argv[index], &type) != napi_ok) {
+    throw_napi_failure(env, "napi_typeof");
+    return false;
+  }
+  if (type != napi_function) {
+    char msg[160];
+    snprintf(msg, sizeof msg, "The \"%s\" argument must be of type function", name);
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", msg);
+    return false;
+  }
+  return true;
+}
+
 napi_value get_undefined(napi_env env) {
   napi_value value = NULL;
   napi_get_undefined(env, &value);
@@ -436,13 +451,33 @@ static napi_status export_function(napi_env env, napi_value exports, const char 
   return napi_set_named_property(env, exports, name, value);
 }
 
+static void free_addon_data(napi_env env, void *data, void *hint) {
+  (void)hint;
+  addon_data_t *d = data;
+  if (d->relay_class != NULL) {
+    napi_delete_reference(env, d->relay_class);
+  }
+  free(d);
+}
+
 NAPI_MODULE_INIT() {
-  if (export_function(env, exports, "dup", native_dup) != napi_ok ||
+  addon_data_t *data = calloc(1, sizeof *data);
+  if (data == NULL) {
+    return throw_errno(env, ENOMEM, "addon init");
+  }
+  if (napi_set_instance_data(env, data, free_addon_data, NULL) != napi_ok) {
+    free(data);
+    return throw_napi_failure(env, "napi_set_instance_data");
+  }
+  if (define_relay_class(env, &data->relay_class) != napi_ok ||
+      (export_function(env, exports, "dup", native_dup) != napi_ok ||
       export_function(env, exports, "close", native_close) != napi_ok ||
       export_function(env, exports, "peek", native_peek) != napi_ok ||
       export_function(env, exports, "waitReadable", native_wait_readable) != napi_ok ||
       export_function(env, exports, "setRcvLowat", native_set_rcv_lowat) != napi_ok ||
-      export_function(env, exports, "relay", native_relay) != napi_ok) {
+      export_function(env, exports, "relay", native_relay) != napi_ok ||
+      export_function(env, exports, "relayTo", native_relay_to) != napi_ok ||
+      export_function(env, exports, "acceptLoop", native_accept_loop) != napi_ok)) {
     return throw_napi_failure(env, "export_function");
   }
   return exports;

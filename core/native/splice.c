@@ -13,7 +13,7 @@
  */
 #define _GNU_SOURCE /* splice, pipe2, F_SETPIPE_SZ */
 
-#include "addon.h"
+#include "relay.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -32,50 +32,8 @@
 #define RELAY_ROUNDS 8
 #define RELAY_RESOURCE_NAME "EdgeplaneRelay"
 
-enum { CLIENT = 0, UPSTREAM = 1 };
-
-typedef enum { REASON_CLOSED, REASON_IDLE, REASON_CLIENT_ERROR, REASON_UPSTREAM_ERROR, REASON_STOPPED } reason_t;
-static const char *const REASON_NAMES[] = {"closed", "idle_timeout", "client_error", "upstream_error", "stopped"};
-
-/* One direction. Flow d reads side d and writes side 1 - d (flow 0 is client -> upstream). */
-typedef struct flow {
-  int pipe_r;
-  int pipe_w;
-  size_t queued;   /* bytes in the pipe */
-  size_t capacity; /* pipe size in bytes */
-  uint64_t moved;  /* bytes spliced out to the destination */
-  bool full;       /* the pipe refused more while holding bytes: read again once it drains */
-  bool eof;
-  bool shut;       /* shutdown(destination, SHUT_WR) done */
-} flow_t;
-
-/*
- * One relay. Shared by the libuv handles (until the last close callback) and
- * the JS stop()/bytes() functions (until they are garbage collected), so both
- * stay safe to call after the relay is done. Whichever lets go last frees it.
- */
-typedef struct relay {
-  uv_poll_t polls[2];
-  uv_timer_t timer;
-  uv_loop_t *loop;
-  napi_env env;
-  napi_ref callback;
-  napi_async_context async_context;
-  napi_async_cleanup_hook_handle cleanup_hook;
-  int fds[2];
-  flow_t flows[2];
-  int watching[2]; /* events each poll is started with */
-  int polls_ready; /* polls initialised so far */
-  int open_handles;
-  int holders;
-  uint64_t idle_ms;
-  uint64_t last_active;
-  reason_t reason;
-  int error; /* errno behind a *_error reason */
-  bool started;  /* the relay owns the fds and will call back */
-  bool finished;
-  bool env_gone; /* the thread is shutting down: never call JS */
-} relay_t;
+static const char *const REASON_NAMES[] = {"closed", "idle_timeout", "client_error", "upstream_error", "stopped",
+                                           "dial_failed"};
 
 static void release_relay(relay_t *r) {
   if (--r->holders == 0) {
@@ -111,21 +69,17 @@ static napi_status make_counts(napi_env env, const relay_t *r, napi_value *out) 
   return status;
 }
 
-static void call_back(relay_t *r) {
+void relay_call(relay_t *r, napi_ref callback_ref, relay_arg_fn make_arg) {
   napi_env env = r->env;
   napi_handle_scope scope;
-  if (napi_open_handle_scope(env, &scope) != napi_ok) {
+  if (callback_ref == NULL || napi_open_handle_scope(env, &scope) != napi_ok) {
     return;
   }
-  napi_value callback, recv, result, returned;
-  bool ready = napi_get_reference_value(env, r->callback, &callback) == napi_ok && callback != NULL &&
-               napi_get_global(env, &recv) == napi_ok && make_counts(env, r, &result) == napi_ok &&
-               set_string(env, result, "reason", REASON_NAMES[r->reason]) == napi_ok;
-  if (ready && r->error != 0) {
-    ready = set_string(env, result, "error", uv_err_name(uv_translate_sys_error(r->error))) == napi_ok;
-  }
+  napi_value callback, recv, arg, returned;
+  bool ready = napi_get_reference_value(env, callback_ref, &callback) == napi_ok && callback != NULL &&
+               napi_get_global(env, &recv) == napi_ok && (arg = make_arg(env, r)) != NULL;
   if (ready) {
-    napi_status called = napi_make_callback(env, r->async_context, recv, callback, 1, &result, &returned);
+    napi_status called = napi_make_callback(env, r->async_context, recv, callback, 1, &arg, &returned);
     if (called == napi_pending_exception) {
       /* No JS frame is below a libuv callback: hand the throw to
        * process 'uncaughtException' like any other async callback. */
@@ -138,6 +92,16 @@ static void call_back(relay_t *r) {
   napi_close_handle_scope(env, scope);
 }
 
+static napi_value make_result(napi_env env, relay_t *r) {
+  napi_value result;
+  bool ready = make_counts(env, r, &result) == napi_ok &&
+               set_string(env, result, "reason", REASON_NAMES[r->reason]) == napi_ok;
+  if (ready && r->error != 0) {
+    ready = set_string(env, result, "error", uv_err_name(uv_translate_sys_error(r->error))) == napi_ok;
+  }
+  return ready ? result : NULL;
+}
+
 /* The last handle is closed: report (unless the thread is going away) and let go. */
 static void on_handle_closed(uv_handle_t *handle) {
   relay_t *r = handle->data;
@@ -145,12 +109,20 @@ static void on_handle_closed(uv_handle_t *handle) {
     return;
   }
   napi_env env = r->env;
-  if (r->started && !r->env_gone) {
-    call_back(r);
+  if (!r->env_gone) {
+    if (r->started) {
+      relay_call(r, r->callback, make_result);
+    } else if (r->reason == REASON_DIAL_FAILED) {
+      dial_report_failure(r);
+    }
   }
   if (r->callback != NULL) {
     napi_delete_reference(env, r->callback);
     r->callback = NULL;
+  }
+  if (r->dial_callback != NULL) {
+    napi_delete_reference(env, r->dial_callback);
+    r->dial_callback = NULL;
   }
   if (r->async_context != NULL) {
     napi_async_destroy(env, r->async_context);
@@ -167,9 +139,9 @@ static void on_handle_closed(uv_handle_t *handle) {
 /* Ends the relay once. Handles go through uv_close (freed in its callback);
  * uv_close unregisters each fd from epoll at once, so closing the sockets
  * right after is safe. The callback fires from the last close callback, so
- * stop() never calls JS synchronously. Before the relay has started the
- * caller still owns the sockets, and they stay open. */
-static void finish(relay_t *r, reason_t reason, int error) {
+ * stop() never calls JS synchronously. Only the sockets in owns[] are closed:
+ * before the relay has started the caller still owns its sockets. */
+void relay_finish(relay_t *r, reason_t reason, int error) {
   if (r->finished) {
     return;
   }
@@ -184,14 +156,15 @@ static void finish(relay_t *r, reason_t reason, int error) {
     close_fd(&r->flows[d].pipe_r);
     close_fd(&r->flows[d].pipe_w);
   }
-  if (r->started) {
-    close_fd(&r->fds[CLIENT]);
-    close_fd(&r->fds[UPSTREAM]);
+  for (int side = 0; side < 2; side++) {
+    if (r->owns[side]) {
+      close_fd(&r->fds[side]);
+    }
   }
 }
 
-static void fail(relay_t *r, int side, int error) {
-  finish(r, side == CLIENT ? REASON_CLIENT_ERROR : REASON_UPSTREAM_ERROR, error);
+void relay_fail(relay_t *r, int side, int error) {
+  relay_finish(r, side == CLIENT ? REASON_CLIENT_ERROR : REASON_UPSTREAM_ERROR, error);
 }
 
 /* ---- moving bytes ---------------------------------------------------------- */
@@ -298,7 +271,7 @@ static void on_poll(uv_poll_t *handle, int status, int events) {
       error = errno;
     }
     if (error != 0) {
-      fail(r, s, error);
+      relay_fail(r, s, error);
       return;
     }
     events = UV_READABLE | UV_WRITABLE;
@@ -308,16 +281,16 @@ static void on_poll(uv_poll_t *handle, int status, int events) {
   if (events & UV_READABLE) error = pump(r, s, &side);
   if (error == 0 && (events & UV_WRITABLE)) error = pump(r, 1 - s, &side);
   if (error != 0) {
-    fail(r, side, error);
+    relay_fail(r, side, error);
     return;
   }
   if (flow_done(&r->flows[CLIENT]) && flow_done(&r->flows[UPSTREAM])) {
-    finish(r, REASON_CLOSED, 0);
+    relay_finish(r, REASON_CLOSED, 0);
     return;
   }
   int rc = watch(r, &side);
   if (rc != 0) {
-    fail(r, side, -rc); /* libuv errors are negated errnos on Unix */
+    relay_fail(r, side, -rc); /* libuv errors are negated errnos on Unix */
   }
 }
 
@@ -330,7 +303,7 @@ static void on_idle(uv_timer_t *timer) {
   }
   uint64_t idle = uv_now(r->loop) - r->last_active;
   if (idle >= r->idle_ms) {
-    finish(r, REASON_IDLE, 0);
+    relay_finish(r, REASON_IDLE, 0);
   } else {
     uv_timer_start(&r->timer, on_idle, r->idle_ms - idle, 0);
   }
@@ -339,47 +312,84 @@ static void on_idle(uv_timer_t *timer) {
 /* ---- JS surface ------------------------------------------------------------- */
 
 /* The thread (a worker, or the process) is going away mid-relay: close
- * everything without calling JS, so its loop can be closed cleanly. */
+ * everything without calling JS, so its loop can be closed cleanly. A relayTo
+ * still dialling closes the client fd too: the thread that owned it is going
+ * away, and nobody else knows the number. */
 static void on_env_cleanup(napi_async_cleanup_hook_handle hook, void *arg) {
   (void)hook;
   relay_t *r = arg;
   r->env_gone = true;
-  finish(r, REASON_STOPPED, 0);
+  if (r->dialing) {
+    r->owns[CLIENT] = true;
+  }
+  relay_finish(r, REASON_STOPPED, 0);
 }
 
-static napi_value relay_stop(napi_env env, napi_callback_info info) {
+/* Running: closes both sockets, done(stopped) later. Dialling (relayTo): closes
+ * the upstream socket only, onDial(ECANCELED) later. Otherwise a no-op. */
+/* The relay behind `this`, or NULL with a TypeError thrown (a method called on another object). */
+static relay_t *this_relay(napi_env env, napi_callback_info info) {
+  napi_value self;
   void *data = NULL;
-  NAPI_TRY(env, napi_get_cb_info(env, info, NULL, NULL, NULL, &data));
-  relay_t *r = data;
+  if (napi_get_cb_info(env, info, NULL, NULL, &self, NULL) != napi_ok) {
+    throw_napi_failure(env, "napi_get_cb_info");
+    return NULL;
+  }
+  if (napi_unwrap(env, self, &data) != napi_ok || data == NULL) {
+    napi_throw_type_error(env, "ERR_INVALID_THIS", "Value of \"this\" must be a Relay");
+    return NULL;
+  }
+  return data;
+}
+
+/* Running: closes both sockets, done(stopped) later. Dialling (relayTo): closes
+ * the upstream socket only, onDial(ECANCELED) later. Otherwise a no-op. */
+static napi_value relay_stop(napi_env env, napi_callback_info info) {
+  relay_t *r = this_relay(env, info);
+  if (r == NULL) {
+    return NULL;
+  }
   if (r->started) {
-    finish(r, REASON_STOPPED, 0);
+    relay_finish(r, REASON_STOPPED, 0);
+  } else if (r->dialing) {
+    relay_finish(r, REASON_DIAL_FAILED, ECANCELED);
   }
   return get_undefined(env);
 }
 
 static napi_value relay_bytes(napi_env env, napi_callback_info info) {
-  void *data = NULL;
   napi_value counts;
-  NAPI_TRY(env, napi_get_cb_info(env, info, NULL, NULL, NULL, &data));
-  NAPI_TRY(env, make_counts(env, data, &counts));
+  relay_t *r = this_relay(env, info);
+  if (r == NULL) {
+    return NULL;
+  }
+  NAPI_TRY(env, make_counts(env, r, &counts));
   return counts;
 }
 
-static void on_function_finalized(napi_env env, void *data, void *hint) {
+static napi_value relay_construct(napi_env env, napi_callback_info info) {
+  napi_value self;
+  NAPI_TRY(env, napi_get_cb_info(env, info, NULL, NULL, &self, NULL));
+  return self;
+}
+
+/* One class per env, so a relay costs one object and one wrap rather than two
+ * fresh functions with a finalizer each (measurable per connection). */
+napi_status define_relay_class(napi_env env, napi_ref *out) {
+  napi_property_descriptor methods[] = {
+    {"stop", NULL, relay_stop, NULL, NULL, NULL, napi_default_method, NULL},
+    {"bytes", NULL, relay_bytes, NULL, NULL, NULL, napi_default_method, NULL},
+  };
+  napi_value constructor;
+  napi_status status = napi_define_class(env, "Relay", NAPI_AUTO_LENGTH, relay_construct, NULL, 2, methods, &constructor);
+  return status == napi_ok ? napi_create_reference(env, constructor, 1, out) : status;
+}
+
+/* The wrapped object is collected: it no longer holds r. */
+static void on_object_finalized(napi_env env, void *data, void *hint) {
   (void)env;
   (void)hint;
   release_relay(data);
-}
-
-/* A method bound to r; it holds r until garbage collected. */
-static napi_status add_method(napi_env env, relay_t *r, napi_value object, const char *name, napi_callback fn) {
-  napi_value method;
-  napi_status status = napi_create_function(env, name, NAPI_AUTO_LENGTH, fn, r, &method);
-  if (status != napi_ok) return status;
-  status = napi_add_finalizer(env, method, r, on_function_finalized, NULL, NULL);
-  if (status != napi_ok) return status;
-  r->holders++;
-  return napi_set_named_property(env, object, name, method);
 }
 
 static int open_pipe(flow_t *f) {
@@ -395,19 +405,77 @@ static int open_pipe(flow_t *f) {
   return 0;
 }
 
-/* Gives up on a relay that never started: throws, closes what exists, and
- * leaves both sockets open for the caller, who still owns them. */
-static napi_value abandon(napi_env env, relay_t *r, napi_value thrown) {
-  finish(r, REASON_STOPPED, 0);
-  return thrown;
+int relay_open_pipes(relay_t *r) {
+  for (int d = 0; d < 2; d++) {
+    int err = open_pipe(&r->flows[d]);
+    if (err != 0) {
+      for (int i = 0; i < 2; i++) {
+        close_fd(&r->flows[i].pipe_r);
+        close_fd(&r->flows[i].pipe_w);
+      }
+      return err;
+    }
+  }
+  return 0;
 }
 
-#define RELAY_TRY(env, r, call)                                            \
-  do {                                                                     \
-    if ((call) != napi_ok) {                                               \
-      return abandon((env), (r), throw_napi_failure((env), #call));        \
-    }                                                                      \
-  } while (0)
+relay_t *relay_alloc(napi_env env, uv_loop_t *loop, int client_fd, int upstream_fd, uint64_t idle_ms) {
+  relay_t *r = calloc(1, sizeof *r);
+  if (r == NULL) {
+    return NULL;
+  }
+  r->env = env;
+  r->loop = loop;
+  r->fds[CLIENT] = client_fd;
+  r->fds[UPSTREAM] = upstream_fd;
+  r->idle_ms = idle_ms;
+  for (int d = 0; d < 2; d++) {
+    r->flows[d].pipe_r = r->flows[d].pipe_w = -1;
+  }
+  return r;
+}
+
+napi_status relay_expose(napi_env env, relay_t *r, napi_value done, napi_value on_dial,
+                         const char *resource_name, napi_value *object) {
+  napi_value name;
+  napi_status status = napi_create_reference(env, done, 1, &r->callback);
+  if (status == napi_ok && on_dial != NULL) status = napi_create_reference(env, on_dial, 1, &r->dial_callback);
+  if (status == napi_ok) status = napi_add_async_cleanup_hook(env, on_env_cleanup, r, &r->cleanup_hook);
+  addon_data_t *data = NULL;
+  napi_value constructor;
+  if (status == napi_ok) status = napi_get_instance_data(env, (void **)&data);
+  if (status == napi_ok) status = napi_get_reference_value(env, data->relay_class, &constructor);
+  if (status == napi_ok) status = napi_new_instance(env, constructor, 0, NULL, object);
+  if (status == napi_ok) status = napi_wrap(env, *object, r, on_object_finalized, NULL, NULL);
+  if (status == napi_ok) r->holders++;
+  if (status == napi_ok) status = napi_create_string_utf8(env, resource_name, NAPI_AUTO_LENGTH, &name);
+  if (status == napi_ok) status = napi_async_init(env, *object, name, &r->async_context);
+  return status;
+}
+
+/* Forwarding adds no Nagle delay of its own; the senders' own segmentation already applies. */
+void relay_commit(relay_t *r) {
+  r->started = true;
+  r->owns[CLIENT] = r->owns[UPSTREAM] = true;
+  int one = 1;
+  setsockopt(r->fds[CLIENT], IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  setsockopt(r->fds[UPSTREAM], IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+}
+
+int relay_run(relay_t *r, int *side) {
+  r->last_active = uv_now(r->loop);
+  if (r->idle_ms > 0) {
+    uv_timer_start(&r->timer, on_idle, r->idle_ms, 0);
+  }
+  return watch(r, side);
+}
+
+/* Gives up on a relay that never started: throws, closes what exists, and
+ * leaves the caller's sockets open. */
+static napi_value abandon(napi_env env, relay_t *r, napi_value thrown) {
+  relay_finish(r, REASON_STOPPED, 0);
+  return thrown;
+}
 
 napi_value native_relay(napi_env env, napi_callback_info info) {
   size_t argc = 4;
@@ -416,15 +484,8 @@ napi_value native_relay(napi_env env, napi_callback_info info) {
   NAPI_TRY(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   if (!read_int_arg(env, argc, argv, 0, "clientFd", 0, INT_MAX, &client_fd) ||
       !read_int_arg(env, argc, argv, 1, "upstreamFd", 0, INT_MAX, &upstream_fd) ||
-      !read_int_arg(env, argc, argv, 2, "idleMs", 0, INT32_MAX, &idle_ms)) {
-    return NULL;
-  }
-  napi_valuetype type = napi_undefined;
-  if (argc >= 4) {
-    NAPI_TRY(env, napi_typeof(env, argv[3], &type));
-  }
-  if (type != napi_function) {
-    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "The \"cb\" argument must be of type function");
+      !read_int_arg(env, argc, argv, 2, "idleMs", 0, INT32_MAX, &idle_ms) ||
+      !read_function_arg(env, argc, argv, 3, "cb")) {
     return NULL;
   }
   if (client_fd == upstream_fd) {
@@ -434,28 +495,14 @@ napi_value native_relay(napi_env env, napi_callback_info info) {
   uv_loop_t *loop = NULL;
   NAPI_TRY(env, napi_get_uv_event_loop(env, &loop));
 
-  relay_t *r = calloc(1, sizeof *r);
+  relay_t *r = relay_alloc(env, loop, (int)client_fd, (int)upstream_fd, (uint64_t)idle_ms);
   if (r == NULL) {
     return throw_errno(env, ENOMEM, "relay");
   }
-  r->env = env;
-  r->loop = loop;
-  r->fds[CLIENT] = (int)client_fd;
-  r->fds[UPSTREAM] = (int)upstream_fd;
-  r->idle_ms = (uint64_t)idle_ms;
-  for (int d = 0; d < 2; d++) {
-    r->flows[d].pipe_r = r->flows[d].pipe_w = -1;
-  }
-  for (int d = 0; d < 2; d++) {
-    int err = open_pipe(&r->flows[d]);
-    if (err != 0) {
-      for (int i = 0; i < 2; i++) {
-        close_fd(&r->flows[i].pipe_r);
-        close_fd(&r->flows[i].pipe_w);
-      }
-      free(r); /* no libuv handle exists yet */
-      return throw_errno(env, err, "pipe2");
-    }
+  int err = relay_open_pipes(r);
+  if (err != 0) {
+    free(r); /* no libuv handle exists yet */
+    return throw_errno(env, err, "pipe2");
   }
   uv_timer_init(loop, &r->timer);
   r->timer.data = r;
@@ -473,29 +520,17 @@ napi_value native_relay(napi_env env, napi_callback_info info) {
     r->open_handles++;
   }
 
-  napi_value object, name;
-  RELAY_TRY(env, r, napi_create_reference(env, argv[3], 1, &r->callback));
-  RELAY_TRY(env, r, napi_add_async_cleanup_hook(env, on_env_cleanup, r, &r->cleanup_hook));
-  RELAY_TRY(env, r, napi_create_object(env, &object));
-  RELAY_TRY(env, r, add_method(env, r, object, "stop", relay_stop));
-  RELAY_TRY(env, r, add_method(env, r, object, "bytes", relay_bytes));
-  RELAY_TRY(env, r, napi_create_string_utf8(env, RELAY_RESOURCE_NAME, NAPI_AUTO_LENGTH, &name));
-  RELAY_TRY(env, r, napi_async_init(env, object, name, &r->async_context));
-
+  napi_value object;
+  if (relay_expose(env, r, argv[3], NULL, RELAY_RESOURCE_NAME, &object) != napi_ok) {
+    return abandon(env, r, throw_napi_failure(env, "relay_expose"));
+  }
   int side = CLIENT;
   int rc = watch(r, &side);
   if (rc != 0) {
     return abandon(env, r, throw_uv_error(env, rc, "uv_poll_start"));
   }
-  /* Committed: from here on the relay owns both sockets. Forwarding adds no
-   * Nagle delay of its own; the senders' own segmentation already applies. */
-  r->started = true;
-  int one = 1;
-  setsockopt(r->fds[CLIENT], IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  setsockopt(r->fds[UPSTREAM], IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  r->last_active = uv_now(loop);
-  if (r->idle_ms > 0) {
-    uv_timer_start(&r->timer, on_idle, r->idle_ms, 0);
-  }
+  /* Committed: from here on the relay owns both sockets. */
+  relay_commit(r);
+  relay_run(r, &side); /* the polls are already started: cannot fail */
   return object;
 }
