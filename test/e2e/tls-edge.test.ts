@@ -64,9 +64,16 @@ function tlsConnect(port: number, servername: string | undefined, extra: tls.Con
   });
 }
 
-for (const mode of ['workers', 'degraded'] as const) {
+// workers: native accept loop + worker pool; net.Server: the same pool fed by net.Server accepts;
+// degraded: no native addon, everything on the main thread.
+const MODES = {
+  workers: undefined,
+  'workers, net.Server accept': { EDGEPLANE_DISABLE_NATIVE_ACCEPT: '1' },
+  degraded: { EDGEPLANE_DISABLE_NATIVE: '1' },
+} as const;
+for (const [mode, env] of Object.entries(MODES)) {
   t.test(`TLS edges (${mode})`, async (t) => {
-    const { port, daemon } = await setup(t, mode === 'degraded' ? { EDGEPLANE_DISABLE_NATIVE: '1' } : undefined);
+    const { port, daemon } = await setup(t, env);
     if (mode === 'degraded') t.ok(daemon.logs.some((l) => String(l.msg).includes('running degraded')), 'degraded mode is announced');
 
     t.test('passthrough: openssl sees the upstream certificate; termination on the same port: the edge certificate', async (t) => {
