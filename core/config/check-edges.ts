@@ -5,6 +5,7 @@ import { httpOnlyChain } from './check-backends.js';
 import type { CheckContext } from './check-context.js';
 import type { EdgeConfig, ReservedDomainConfig } from './schema.js';
 import { splitHostPort } from './syntax.js';
+import { coveringDomain } from './domain-index.js';
 
 interface Listener {
   kind: 'sni' | 'tcp' | 'admin';
@@ -15,15 +16,7 @@ interface Listener {
 
 /** The reserved domain covering `name`: exact first, else the longest wildcard; wildcard names must be reserved as written (spec §1.3, 321). */
 export function findCoveringDomain(domains: readonly ReservedDomainConfig[], name: string): ReservedDomainConfig | undefined {
-  let best: ReservedDomainConfig | undefined;
-  for (const d of domains) {
-    const domain = d.domain.toLowerCase();
-    if (domain === name) return d;
-    if (name.startsWith('*.') || !domain.startsWith('*.')) continue;
-    const suffix = domain.slice(1);
-    if (name.endsWith(suffix) && name.length > suffix.length && (best === undefined || domain.length > best.domain.length)) best = d;
-  }
-  return best;
+  return coveringDomain(domains, name);
 }
 
 function terminatesAtEdge(edge: EdgeConfig): boolean {
@@ -95,11 +88,13 @@ function overlaps(a: Listener, b: Listener): boolean {
 export function checkEdges(ctx: CheckContext): void {
   const { config } = ctx;
   const owners = new Map<string, string>();
-  const listeners: Listener[] = [];
+  const listeners = new Map<number, Listener[]>(); // by port: only listeners on one port can clash
+  const clashWith = (mine: Listener): Listener | undefined => listeners.get(mine.port)?.find((l) => overlaps(l, mine));
+  const addListener = (mine: Listener): void => { const list = listeners.get(mine.port); if (list === undefined) listeners.set(mine.port, [mine]); else list.push(mine); };
   const sniPorts = new Set<number>();
   if (config.admin != null) {
     const hp = splitHostPort(config.admin.listen, true);
-    if (!('error' in hp) && hp.port !== 0) listeners.push({ kind: 'admin', address: hp.host, port: hp.port, path: 'admin.listen' });
+    if (!('error' in hp) && hp.port !== 0) addListener({ kind: 'admin', address: hp.host, port: hp.port, path: 'admin.listen' });
   }
 
   config.edges.forEach((edge, i) => {
@@ -119,17 +114,17 @@ export function checkEdges(ctx: CheckContext): void {
       owners.set(key, path);
       if (edge.type === 'tcp') {
         const mine: Listener = { kind: 'tcp', address: host, port: hp.port, path };
-        const clash = listeners.find((l) => overlaps(l, mine));
+        const clash = clashWith(mine);
         if (clash !== undefined) ctx.add(path, `'${hostport}' clashes with the ${clash.kind} listener of ${clash.path} on port ${hp.port}`);
-        listeners.push(mine);
+        addListener(mine);
         return;
       }
       if (!sniPorts.has(hp.port)) {
         sniPorts.add(hp.port);
         const mine: Listener = { kind: 'sni', address: config.listen_address, port: hp.port, path };
-        const clash = listeners.find((l) => overlaps(l, mine));
+        const clash = clashWith(mine);
         if (clash !== undefined) ctx.add(path, `port ${hp.port} on listen_address ${config.listen_address} clashes with the ${clash.kind} listener of ${clash.path}`);
-        listeners.push(mine);
+        addListener(mine);
       }
       const domain = findCoveringDomain(config.reserved_domains, host);
       if (domain === undefined) {

@@ -5,6 +5,7 @@ import type { EdgeplaneConfig } from '../config/schema.js';
 import { buildHostTable, type HostEntry } from '../tables/host-table.js';
 import { buildIpTable } from '../tables/ip-table.js';
 import type { SlotMap } from '../tables/counters.js';
+import { coveringDomain } from '../config/domain-index.js';
 import type { BackendSpec, EdgeSpec, EndpointSpec, GenerationSpec, HostportSpec, ListenerPlan, CertificateSpec } from './spec.js';
 
 type Backend = EdgeplaneConfig['backends'][number];
@@ -26,19 +27,6 @@ export function splitHostport(hostport: string): { host: string; port: number } 
 
 function isEnabled(module: { enabled?: boolean | null } | null | undefined): boolean {
   return module !== null && module !== undefined && module.enabled !== false;
-}
-
-/** The reserved domain that covers `name`: exact first, else the longest wildcard (spec §1.3). */
-export function coveringDomain<T extends { domain: string }>(domains: readonly T[], name: string): T | undefined {
-  let best: T | undefined;
-  for (const d of domains) {
-    const domain = d.domain.toLowerCase();
-    if (domain === name) return d;
-    if (domain.startsWith('*.') && name.endsWith(domain.slice(1)) && name.length > domain.length - 1) {
-      if (best === undefined || domain.length > best.domain.length) best = d;
-    }
-  }
-  return best;
 }
 
 function compileBackends(config: EdgeplaneConfig, slots: SlotMaps): { specs: BackendSpec[]; index: Map<string, number> } {
