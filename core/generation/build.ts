@@ -6,6 +6,7 @@ import { buildHostTable, type HostEntry } from '../tables/host-table.js';
 import { buildIpTable } from '../tables/ip-table.js';
 import type { SlotMap } from '../tables/counters.js';
 import { coveringDomain } from '../config/domain-index.js';
+import { splitHostPort } from '../config/syntax.js';
 import type { BackendSpec, EdgeSpec, EndpointSpec, GenerationSpec, HostportSpec, ListenerPlan, CertificateSpec } from './spec.js';
 
 type Backend = EdgeplaneConfig['backends'][number];
@@ -18,11 +19,11 @@ export interface SlotMaps { edges: SlotMap; backends: SlotMap }
 const DEFAULT_ACCOUNT_ID = 'ac_edgeplane';
 const CONNECT_TIMEOUT_MS = 10_000;
 
-export function splitHostport(hostport: string): { host: string; port: number } {
-  const colon = hostport.lastIndexOf(':');
-  let host = hostport.slice(0, colon);
-  if (host.startsWith('[') && host.endsWith(']')) host = host.slice(1, -1);
-  return { host, port: Number(hostport.slice(colon + 1)) };
+/** host:port of a validated config value (the checker already refused malformed ones). */
+function hostPort(text: string): { host: string; port: number } {
+  const hp = splitHostPort(text, true);
+  if ('error' in hp) throw new Error(`unvalidated config reached the generation builder: ${hp.error}`);
+  return hp;
 }
 
 function isEnabled(module: { enabled?: boolean | null } | null | undefined): boolean {
@@ -36,7 +37,7 @@ function compileBackends(config: EdgeplaneConfig, slots: SlotMaps): { specs: Bac
     const slot = slots.backends.slotFor(b.id);
     switch (b.type) {
       case 'static_address': {
-        const { host, port } = splitHostport(b.address);
+        const { host, port } = hostPort(b.address);
         return { kind: 'endpoints', id: b.id, slot, endpoints: [{ host, port, tls: b.tls?.enabled === true }] };
       }
       case 'tunnel_group': {
@@ -45,7 +46,7 @@ function compileBackends(config: EdgeplaneConfig, slots: SlotMaps): { specs: Bac
         for (const tunnel of config.tunnels ?? []) {
           const labels = tunnel.labels as Record<string, string>;
           if (want.every(([k, v]) => labels[k] === v)) {
-            const { host, port } = splitHostport(tunnel.forwards_to);
+            const { host, port } = hostPort(tunnel.forwards_to);
             endpoints.push({ host, port, tls: false });
           }
         }
@@ -102,7 +103,7 @@ export function buildGeneration(loaded: LoadedConfig, generation: number, slots:
       ipPolicies: restriction ? restriction.ip_policy_ids.map((id: string) => policyIndex.get(id)!) : null,
     });
     for (const hostport of edge.hostports) {
-      const { host, port } = splitHostport(hostport);
+      const { host, port } = hostPort(hostport);
       const index = hostports.length;
       if (edge.type === 'tcp') {
         hostports.push({ hostport, edge: edgeIndex, certificateId: null });

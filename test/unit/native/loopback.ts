@@ -99,13 +99,14 @@ export function receive(socket: net.Socket, keepText = true): Promise<Received> 
 }
 
 /** Writes `total` random bytes in 1 MiB chunks, honouring backpressure, then FIN. Returns their sha256. */
-export async function sendRandom(socket: net.Socket, total: number): Promise<string> {
+export async function sendRandom(socket: net.Socket, total: number, onChunk?: (written: number) => void): Promise<string> {
   const hash = createHash('sha256');
   for (let written = 0; written < total;) {
     const chunk = randomBytes(Math.min(MiB, total - written));
     hash.update(chunk);
     written += chunk.length;
     await new Promise<void>((resolve, reject) => socket.write(chunk, (err) => (err ? reject(err) : resolve())));
+    onChunk?.(written);
   }
   socket.end();
   return hash.digest('hex');

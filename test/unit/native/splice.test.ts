@@ -1,14 +1,13 @@
 import { once } from 'node:events';
-import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
 import { Worker } from 'node:worker_threads';
 import t, { type Test } from 'tap';
-import { loadNative, type NativeAddon, type Relay, type RelayResult } from '../../../core/native/index.js';
+import { loadNative, type Relay, type RelayResult } from '../../../core/native/index.js';
 import { relayCapable, relaySockets, type RelayAddon } from '../../../workers/splice-pipe.js';
+import { MiB, hungUp, rawPair, receive, sendRandom, type Pair } from './loopback.js';
 
-const MiB = 1024 * 1024;
 const UNUSED_FD = 999_999;
 const INDEX_URL = new URL('../../../core/native/index.js', import.meta.url).href;
 
@@ -19,36 +18,6 @@ if (relayAddon === null) {
   t.end();
 } else {
   defineTests(relayAddon);
-}
-
-interface Pair {
-  /** The test's end of the connection: a client, or an upstream. */
-  peer: net.Socket;
-  /** The relay's end as a raw fd; the main thread's handle is already destroyed. */
-  fd: number;
-  /** Ownership moved to a relay: teardown must not close it. */
-  handOff(): void;
-}
-
-/** A loopback connection whose server end is a bare dup'd fd, the way the acceptor hands it on. */
-async function rawPair(t: Test, addon: NativeAddon): Promise<Pair> {
-  const server = net.createServer({ pauseOnConnect: true });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
-  const { port } = server.address() as net.AddressInfo;
-  const accepted = once(server, 'connection') as Promise<[net.Socket]>;
-  // allowHalfOpen: the peers keep talking after they received a FIN.
-  const peer = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true });
-  peer.on('error', () => {}); // resets are part of several tests
-  t.teardown(() => { peer.destroy(); });
-  await once(peer, 'connect');
-  const [socket] = await accepted;
-  const fd = addon.dup((socket as unknown as { _handle: { fd: number } })._handle.fd);
-  socket.destroy();
-  let owned = true;
-  t.teardown(() => { if (owned) addon.close(fd); });
-  return { peer, fd, handOff: () => { owned = false; } };
 }
 
 interface Running {
@@ -68,38 +37,6 @@ function startRelay(t: Test, addon: RelayAddon, client: Pair, upstream: Pair, id
   return { relay, result, calls: () => calls };
 }
 
-interface Received { bytes: number; sha256: string; text: string }
-
-/** Reads until FIN; keeps the text only for small transfers. */
-function receive(socket: net.Socket, keepText = true): Promise<Received> {
-  const hash = createHash('sha256');
-  let bytes = 0;
-  const text: Buffer[] = [];
-  socket.on('data', (chunk: Buffer) => {
-    hash.update(chunk);
-    bytes += chunk.length;
-    if (keepText) text.push(chunk);
-  });
-  return new Promise((resolve, reject) => {
-    socket.once('end', () => resolve({ bytes, sha256: hash.digest('hex'), text: Buffer.concat(text).toString('latin1') }));
-    socket.once('error', reject);
-  });
-}
-
-/** Writes `total` random bytes in 1 MiB chunks, honouring backpressure, then FIN. Returns their sha256. */
-async function sendRandom(socket: net.Socket, total: number, onChunk?: (written: number) => void): Promise<string> {
-  const hash = createHash('sha256');
-  for (let written = 0; written < total;) {
-    const chunk = randomBytes(Math.min(MiB, total - written));
-    hash.update(chunk);
-    written += chunk.length;
-    await new Promise<void>((resolve, reject) => socket.write(chunk, (err) => (err ? reject(err) : resolve())));
-    onChunk?.(written);
-  }
-  socket.end();
-  return hash.digest('hex');
-}
-
 /** Resolves once `read()` has not changed across several looks 50 ms apart (gives up after 20 s). */
 async function settled(read: () => number): Promise<number> {
   let last = read();
@@ -111,15 +48,6 @@ async function settled(read: () => number): Promise<number> {
     last = now;
   }
   return last;
-}
-
-/** Resolves once the peer sees its connection end: a FIN, a reset or a close. */
-function hungUp(socket: net.Socket): Promise<void> {
-  if (socket.destroyed || socket.readableEnded) return Promise.resolve();
-  return new Promise((resolve) => {
-    for (const event of ['end', 'error', 'close']) socket.once(event, () => resolve());
-    socket.resume();
-  });
 }
 
 interface WorkerMessage { kind: 'started' | 'done' | 'caught' | 'failed'; message?: string }
