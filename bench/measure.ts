@@ -3,6 +3,7 @@ import { BIG_BYTES } from './fixtures.js';
 import { runBulk } from './load/bulk.js';
 import { runConns, type ConnsClient, type ConnsResult } from './load/tls-conns.js';
 import { SNI_NAMES } from './ports.js';
+import type { HttpDetail } from './measure-http.js';
 
 /** What one measured point needs: where the load runs and whose CPU is charged. */
 export interface MeasureContext {
@@ -15,6 +16,8 @@ export interface MeasureContext {
   conns: number;
   bulkPerConn: number;
   client: ConnsClient;
+  /** set for direct rows: nothing between the load and the upstream */
+  direct?: boolean;
 }
 
 /** One measured window: the rate, the work done and the CPU it cost. */
@@ -27,10 +30,10 @@ export interface Measured {
   errors: number;
   cpu: CpuSample;
   probe_ms: number[];
-  detail: ConnsResult | { transfers: number; bytes: number; secs: number; connections: number };
+  detail: ConnsResult | { transfers: number; bytes: number; secs: number; connections: number } | HttpDetail;
 }
 
-function probes(): number[] { return [probeCoreMs(0), probeCoreMs(1)]; }
+export function probes(): number[] { return [probeCoreMs(0), probeCoreMs(1)]; }
 
 export async function measureConns(m: MeasureContext, port: number): Promise<Measured> {
   await runConns(m.client, m.cpuLoad, port, SNI_NAMES[0], m.conns, m.warmupSeconds);

@@ -1,8 +1,8 @@
 import { waitForQuietCores } from './cpu.js';
 import type { MeasureContext } from './measure.js';
 import type { Origin } from './origin/origin.js';
-import { isRunning } from './processes.js';
-import { peerPort, startProxy, stopProxy, type PeerContext, type PeerName } from './peers/registry.js';
+import { isRunning, type BenchChild } from './processes.js';
+import { jobOf, peerPort, startProxy, stopProxy, type PeerContext, type PeerName } from './peers/registry.js';
 import type { PointRecord } from './report.js';
 import { SCENARIOS, type ScenarioName } from './scenarios.js';
 
@@ -14,6 +14,8 @@ export interface PointSetup {
   cpuProxy: number;
   settleMs: number;
   quietPct: number;
+  /** the breaker scenario's upstream, when that scenario runs */
+  flaky?: BenchChild;
 }
 
 /** Thrown when a proxy could not be started, so the runner stops trying that peer. */
@@ -24,11 +26,14 @@ export async function measurePoint(s: PointSetup, scenario: ScenarioName, peer: 
   const point: PointRecord = { scenario, peer, rep, ok: false };
   if (s.settleMs > 0) point.settle = await waitForQuietCores(s.settleMs, s.quietPct);
   let proxy;
+  const job = jobOf(SCENARIOS[scenario].port);
+  // the process behind the proxy: charged as "origin", and as the whole cost of direct rows
+  const upstream = SCENARIOS[scenario].port === 'breaker' && s.flaky ? s.flaky : s.origin.child;
   try {
     if (peer !== 'direct') {
-      try { proxy = await startProxy(peer, s.ctx, `${scenario}-rep${rep}`); } catch (e) { throw new StartError((e as Error).message); }
+      try { proxy = await startProxy(peer, s.ctx, `${scenario}-rep${rep}`, job); } catch (e) { throw new StartError((e as Error).message); }
     }
-    const m: MeasureContext = { ...s.base, pid: proxy?.pid ?? s.origin.child.pid, originPid: s.origin.child.pid };
+    const m: MeasureContext = { ...s.base, pid: proxy?.pid ?? upstream.pid, originPid: upstream.pid, direct: peer === 'direct' };
     const r = await SCENARIOS[scenario].measure(m, peerPort(peer, SCENARIOS[scenario].port));
     const pct = (cpuS: number): number => (100 * cpuS) / r.cpu.wall_s;
     // busy time of each core not charged to a process of ours: other jobs on the machine, plus softirq work
@@ -47,7 +52,7 @@ export async function measurePoint(s: PointSetup, scenario: ScenarioName, peer: 
     if (e instanceof StartError) throw e;
     point.error = (e as Error).message;
   } finally {
-    if (proxy && peer !== 'direct') await stopProxy(peer, proxy);
+    if (proxy && peer !== 'direct') await stopProxy(peer, proxy, job);
   }
   return point;
 }

@@ -6,6 +6,10 @@ const ORIGIN_HTTP = 18080;
 const ORIGIN_TLS = [18443, 18444, 18445] as const;
 export const SNI_NAMES = ['app1.example.test', 'app2.example.test', 'app3.example.test'] as const;
 
+// The breaker scenario's upstream (bench/origin/flaky-origin.ts): traffic port, and its control port.
+const FLAKY_HTTP = 18090;
+const FLAKY_CONTROL = 18091;
+
 /** Ports a proxy peer listens on: `tls` = SNI passthrough, `tcp` = plain TCP forward. */
 export interface ProxyPorts { tls: number; tcp: number }
 
@@ -14,6 +18,21 @@ const PROXY = {
   haproxy: { tls: 22443, tcp: 24080 },
   edgeplane: { tls: 29443, tcp: 29080 },
 } as const satisfies Record<string, ProxyPorts>;
+
+/**
+ * Ports of the HTTP jobs (peers-bench numbering where it has one): `http` = cleartext reverse proxy
+ * (S1), `https` = TLS terminated at the proxy (S2a/S2b), `gzip` = cleartext with compression (S4),
+ * `breaker` = cleartext to the flaky origin with a circuit breaker. edgeplane routes cleartext
+ * through an https edge, so each of its jobs also has that edge's TLS port (`edge`).
+ */
+export interface HttpProxyPorts { http?: number; https?: number; gzip?: number; breaker?: number; edge?: number }
+
+const HTTP_PROXY: Record<string, HttpProxyPorts> = {
+  nginx: { http: 20080, https: 21443, gzip: 23080 },
+  haproxy: { http: 20081, https: 21444, gzip: 23081, breaker: 25081 },
+  fastify: { http: 20084 },
+  edgeplane: { http: 29180, https: 29543, gzip: 29280, breaker: 29380, edge: 29643 },
+};
 
 let offset = 0;
 
@@ -25,6 +44,13 @@ export function originTlsPorts(): number[] { return ORIGIN_TLS.map((p) => p + of
 export function proxyPorts(peer: keyof typeof PROXY): ProxyPorts {
   return { tls: PROXY[peer].tls + offset, tcp: PROXY[peer].tcp + offset };
 }
+export function httpProxyPorts(peer: string): HttpProxyPorts {
+  const out: HttpProxyPorts = {};
+  for (const [k, v] of Object.entries(HTTP_PROXY[peer] ?? {})) out[k as keyof HttpProxyPorts] = v + offset;
+  return out;
+}
+export function flakyHttpPort(): number { return FLAKY_HTTP + offset; }
+export function flakyControlPort(): number { return FLAKY_CONTROL + offset; }
 
 export function isPortFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {

@@ -1,5 +1,5 @@
-import type { PeerName } from './peers/registry.js';
-import { SCENARIOS, type ScenarioName } from './scenarios.js';
+import { notApplicable, type PeerName } from './peers/registry.js';
+import { SCENARIOS, type Extra, type ScenarioName } from './scenarios.js';
 
 /** One measured (or failed) point, as written to the raw JSON. */
 export interface PointRecord {
@@ -88,7 +88,21 @@ export function summarise(run: RunRecord, scenario: ScenarioName, peers: readonl
   return out;
 }
 
-function cpuDigits(scenario: ScenarioName): number { return SCENARIOS[scenario].rateUnit === 'MB/s' ? 2 : 0; }
+function cpuDigits(scenario: ScenarioName): number { return SCENARIOS[scenario].cpuDigits ?? (SCENARIOS[scenario].rateUnit === 'MB/s' ? 2 : 0); }
+
+/** Median of an extra figure over a peer's successful reps; undefined when no rep has it. */
+function extraMedian(run: RunRecord, scenario: ScenarioName, peer: PeerName, extra: Extra): number | undefined {
+  const values = run.points
+    .filter((p) => p.scenario === scenario && p.peer === peer && p.ok)
+    .map((p) => extra.pick(p.detail))
+    .filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
+  return values.length ? median(values) : undefined;
+}
+
+function scenarioLabel(sc: ScenarioName): string {
+  const tag = SCENARIOS[sc].tag;
+  return tag ? `${sc} (${tag})` : sc;
+}
 
 export function renderMarkdown(run: RunRecord, peers: readonly PeerName[], scenarios: readonly ScenarioName[]): string {
   const lines: string[] = [];
@@ -96,6 +110,9 @@ export function renderMarkdown(run: RunRecord, peers: readonly PeerName[], scena
   lines.push(`# edgeplane bench — ${m.timestamp_utc}`, '');
   lines.push(`Machine: ${m.nproc} CPUs, ${m.cpu}, kernel ${m.kernel}, ${m.os}. Pinning: ${m.pinning}.`);
   lines.push(`Origin: ${m.origin}. New-connection client: ${m.conns_client}. Bulk client: ${m.curl}.`);
+  if (m.http_client && m.http_client !== 'unused') lines.push(`Keep-alive HTTP client: ${m.http_client}.`);
+  if (m.fastify) lines.push(`fastify peer: ${m.fastify}.`);
+  if (m.breaker_upstream) lines.push(`Breaker upstream: ${m.breaker_upstream}.`);
   lines.push(`Params: ${m.params}. edgeplane build: ${m.edgeplane_build ?? '?'}.`, '');
   for (const s of run.skipped) lines.push(`- **${s.peer}**: ${s.reason}`);
   if (run.skipped.length) lines.push('');
@@ -105,13 +122,18 @@ export function renderMarkdown(run: RunRecord, peers: readonly PeerName[], scena
   lines.push(`| scenario | ${shown.join(' | ')} |`, `|---|${shown.map(() => '---:').join('|')}|`);
   for (const sc of scenarios) {
     const sum = summarise(run, sc, shown);
+    const spec = SCENARIOS[sc];
     const cell = (p: PeerName, f: (s: PeerSummary) => string): string => {
+      if (notApplicable(p, spec.port) !== undefined) return 'n/a';
       const s = sum.find((x) => x.peer === p);
       return s ? f(s) : '–';
     };
-    const spec = SCENARIOS[sc];
-    lines.push(`| ${sc}, ${spec.rateUnit} (ratio) | ${shown.map((p) => cell(p, (s) => (s.reps ? `${fmt(s.rate)} (${fmt(s.ratio, 2)})` : 'failed'))).join(' | ')} |`);
-    lines.push(`| ${sc}, ${spec.cpuUnit} | ${shown.map((p) => cell(p, (s) => fmt(s.cpu_per_unit, cpuDigits(sc)))).join(' | ')} |`);
+    const label = scenarioLabel(sc);
+    lines.push(`| ${label}, ${spec.rateUnit} (ratio) | ${shown.map((p) => cell(p, (s) => (s.reps ? `${fmt(s.rate)} (${fmt(s.ratio, 2)})` : 'failed'))).join(' | ')} |`);
+    lines.push(`| ${label}, ${spec.cpuUnit} | ${shown.map((p) => cell(p, (s) => fmt(s.cpu_per_unit, cpuDigits(sc)))).join(' | ')} |`);
+    for (const extra of (spec.extras ?? []).filter((e) => e.summary)) {
+      lines.push(`| ${label}, ${extra.header} | ${shown.map((p) => cell(p, (s) => (s.reps ? fmt(extraMedian(run, sc, p, extra), extra.digits) : 'failed'))).join(' | ')} |`);
+    }
   }
   lines.push('', 'For direct rows the CPU column is the origin\'s CPU. A row whose CPU0 (proxy core) is well below 100 % while CPU1 '
     + '(load generator + origin) is ~100 % was bounded by the test bed: compare its CPU per unit, not its rate. '
@@ -122,18 +144,23 @@ export function renderMarkdown(run: RunRecord, peers: readonly PeerName[], scena
   for (const sc of scenarios) {
     const spec = SCENARIOS[sc];
     const digits = cpuDigits(sc);
-    lines.push(`### ${sc} — ${spec.title}`, '');
-    lines.push(`| peer | ${spec.rateUnit} median | spread | ratio vs direct | ${spec.cpuUnit} | CPU0 % | CPU1 % | softirq % CPU0/CPU1 | other % CPU0/CPU1 | errors | per-rep ${spec.rateUnit} |`);
-    lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|');
+    const extras = spec.extras ?? [];
+    const extraHeads = extras.map((e) => ` ${e.header} |`).join('');
+    lines.push(`### ${scenarioLabel(sc)} — ${spec.title}`, '');
+    lines.push(`| peer | ${spec.rateUnit} median | spread | ratio vs direct | ${spec.cpuUnit} |${extraHeads} CPU0 % | CPU1 % | softirq % CPU0/CPU1 | other % CPU0/CPU1 | errors | per-rep ${spec.rateUnit} |`);
+    lines.push(`|---|---:|---:|---:|---:|${extras.map(() => '---:|').join('')}---:|---:|---:|---:|---:|---|`);
     for (const s of summarise(run, sc, peers)) {
       const name = s.peer === 'direct' ? 'direct *(origin CPU)*' : s.peer;
       if (s.reps === 0) {
-        lines.push(`| ${name} | failed | | | | | | | | | ${(s.lastError ?? '').split('\n')[0].slice(0, 160).replace(/\|/g, '/')} |`);
+        lines.push(`| ${name} | failed | | | |${extras.map(() => ' |').join('')} | | | | | ${(s.lastError ?? '').split('\n')[0].slice(0, 160).replace(/\|/g, '/')} |`);
         continue;
       }
-      lines.push(`| ${name} | ${fmt(s.rate)} | ${fmt(100 * s.spread, 1)}% | ${fmt(s.ratio, 2)} | ${fmt(s.cpu_per_unit, digits)} | `
+      const extraCells = extras.map((e) => ` ${fmt(extraMedian(run, sc, s.peer, e), e.digits)} |`).join('');
+      lines.push(`| ${name} | ${fmt(s.rate)} | ${fmt(100 * s.spread, 1)}% | ${fmt(s.ratio, 2)} | ${fmt(s.cpu_per_unit, digits)} |${extraCells} `
         + `${fmt(s.core_pct[0])} | ${fmt(s.core_pct[1])} | ${fmt(s.softirq_pct[0])} / ${fmt(s.softirq_pct[1])} | ${fmt(s.other_pct[0])} / ${fmt(s.other_pct[1])} | ${s.errors}${s.failed ? ` (+${s.failed} failed reps)` : ''} | ${s.perRep.map((r) => fmt(r)).join(' / ')} |`);
     }
+    const absent = peers.filter((p) => notApplicable(p, spec.port) !== undefined).map((p) => `${p} (${notApplicable(p, spec.port)})`);
+    if (absent.length) lines.push('', `Not in this scenario, because they do not do the same job: ${absent.join('; ')}.`);
     lines.push('');
   }
   const probes = run.points.filter((p) => p.probe_ms).map((p) => p.probe_ms as number[]);

@@ -1,4 +1,5 @@
-// Side-by-side bench: TLS passthrough and TCP forwarding through edgeplane, nginx and haproxy,
+// Side-by-side bench: TLS passthrough, TCP forwarding and the HTTP jobs (reverse proxy, TLS
+// termination, gzip, circuit breaker) through edgeplane, nginx, haproxy (and fastify for plain HTTP),
 // each beside going direct to the origin in the same run. Method (pinning, /proc CPU accounting,
 // interleaved repetitions) follows the peer harness in /work/shared/peers-bench.
 // Usage: node dist/bench/run.js [--scenarios a,b] [--peers direct,edgeplane,nginx,haproxy] [--reps 3] [--duration 10] [--json out.json]
@@ -10,11 +11,14 @@ import { ensureFixtures } from './fixtures.js';
 import { prepareConnsClient, type ConnsClient } from './load/tls-conns.js';
 import { collectMeta } from './meta.js';
 import { parseOptions, type BenchOptions } from './options.js';
-import { startOrigin, type Origin } from './origin/origin.js';
+import { startFlakyOrigin, startOrigin, type Origin } from './origin/origin.js';
 import { measurePoint, type PointSetup } from './point.js';
-import { isRunning, killAllChildren, stopChild } from './processes.js';
-import { isPortFree, originHttpPort, originTlsPorts, proxyPorts, setPortOffset } from './ports.js';
-import { preparePeers, type PeerContext, type PeerName } from './peers/registry.js';
+import { isRunning, killAllChildren, stopChild, type BenchChild } from './processes.js';
+import { flakyControlPort, flakyHttpPort, isPortFree, originHttpPort, originTlsPorts, setPortOffset } from './ports.js';
+import { jobKey, jobOf, jobPorts, notApplicable, preparePeers, type Job, type PeerContext, type PeerName } from './peers/registry.js';
+import { wrkVersion } from './load/wrk.js';
+import { EDGEPLANE_BREAKER } from './peers/edgeplane.js';
+import { HAPROXY_BREAKER_CHECK_S } from './peers/haproxy.js';
 import { renderMarkdown, type PointRecord, type RunRecord } from './report.js';
 import { SCENARIOS } from './scenarios.js';
 
@@ -49,16 +53,28 @@ function logPoint(p: PointRecord, cpuProxy: number): void {
     : `FAILED: ${(p.error ?? '').split('\n').slice(0, 3).join(' | ')}`}`);
 }
 
-async function checkPorts(o: BenchOptions, skipped: Map<PeerName, string>): Promise<void> {
-  for (const port of [originHttpPort(), ...originTlsPorts()]) {
+async function checkPorts(o: BenchOptions, jobs: readonly Job[], skipped: Map<PeerName, string>): Promise<void> {
+  const origins = [originHttpPort(), ...originTlsPorts(), ...(jobs.includes('breaker') ? [flakyHttpPort(), flakyControlPort()] : [])];
+  for (const port of origins) {
     if (!(await isPortFree(port))) throw new Error(`origin port ${port} is in use; stop whatever holds it, or move every port with --port-offset`);
   }
   for (const peer of o.peers) {
     if (peer === 'direct' || skipped.has(peer)) continue;
-    for (const port of Object.values(proxyPorts(peer))) {
+    const ports = jobs.flatMap((job) => jobPorts(peer, job));
+    for (const port of ports) {
       if (!(await isPortFree(port))) { skipped.set(peer, `skipped (port ${port} in use)`); break; }
     }
   }
+}
+
+/** fastify and @fastify/http-proxy versions as installed (the peer's row names them). */
+function fastifyVersions(): string {
+  const version = (dir: string): string | undefined => {
+    try { return (JSON.parse(readFileSync(join(REPO_ROOT, 'node_modules', dir, 'package.json'), 'utf8')) as { version: string }).version; } catch { return undefined; }
+  };
+  // reply-from may carry its own undici (the one that does the proxying)
+  const undici = version('@fastify/reply-from/node_modules/undici') ?? version('undici');
+  return `fastify ${version('fastify') ?? '?'}, @fastify/http-proxy ${version('@fastify/http-proxy') ?? '?'}, @fastify/reply-from ${version('@fastify/reply-from') ?? '?'}, undici ${undici ?? '?'}`;
 }
 
 async function main(): Promise<void> {
@@ -85,19 +101,35 @@ async function main(): Promise<void> {
   for (const d of [ctx.confDir, ctx.tmpDir, ctx.logDir]) mkdirSync(d, { recursive: true });
 
   const fixtures = ensureFixtures(workDir);
-  const skipped = preparePeers(ctx, o.peers);
-  await checkPorts(o, skipped);
+  ctx.certs = { cert: fixtures.cert, key: fixtures.key, combined: fixtures.combined };
+  const jobs = [...new Set(o.scenarios.map((sc) => jobOf(SCENARIOS[sc].port)))];
+  const { skipped, jobSkipped } = preparePeers(ctx, o.peers, jobs);
+  await checkPorts(o, jobs, skipped);
   for (const [peer, reason] of skipped) log(`${peer}: ${reason}`);
-  const needsConns = o.scenarios.includes('tls-passthrough-conns');
+  for (const [key, reason] of jobSkipped) log(`${key}: ${reason}`);
+  const needsConns = o.scenarios.includes('tls-passthrough-conns') || o.scenarios.includes('https-handshake');
+  const usesWrk = o.scenarios.some((sc) => ['http-keepalive', 'https-keepalive', 'http-gzip-json'].includes(sc));
   const client: ConnsClient = needsConns ? prepareConnsClient(REPO_ROOT, workDir, o.client) : { kind: 'node-tls', script: '', version: 'unused' };
 
   const run: RunRecord = { meta: {}, options: o, points: [], skipped: [], notes: [] };
+  if (o.scenarios.includes('http-breaker')) {
+    const b = EDGEPLANE_BREAKER;
+    run.notes.push(`http-breaker settings: edgeplane circuit_breaker ${Object.entries(b).map(([k, v]) => `${k}=${v}`).join(', ')} `
+      + `(target: the upstream sees ≤ 1 % of requests while open; closes within tripped_duration + one bucket = ${b.tripped_duration + b.rolling_window / b.num_buckets} s); `
+      + `haproxy has no Hystrix breaker: observe layer7, error-limit 10, on-error mark-down, health check GET /small every ${HAPROXY_BREAKER_CHECK_S} s (also while down), rise 1 — `
+      + 'its health checks count as upstream traffic. Times have the resolution of the client\'s 100 ms buckets.');
+  }
   let origin: Origin | undefined;
+  let flaky: BenchChild | undefined;
   try {
     origin = await startOrigin(o.origin, fixtures, ctx, o.cpuLoad);
+    if (jobs.includes('breaker')) flaky = await startFlakyOrigin(ctx, o.cpuLoad);
     run.meta = collectMeta({
       origin: `${origin.kind} (1 process${origin.kind === 'nginx' ? ', 1 worker' : ''}, TLS 1.3, ECDSA P-256, no session resumption) pinned to CPU${o.cpuLoad}`,
       conns_client: needsConns ? client.version : 'unused',
+      http_client: usesWrk ? `${wrkVersion()} (1 thread, ${o.conns} connections)` : 'unused',
+      ...(o.peers.includes('fastify') ? { fastify: fastifyVersions() } : {}),
+      ...(jobs.includes('breaker') ? { breaker_upstream: `node flaky origin (bench/origin/flaky-origin.ts) pinned to CPU${o.cpuLoad}; breaker load: node client, ${o.conns} keep-alive connections` } : {}),
       edgeplane_build: `newest dist/core|dist/workers .js at ${edgeplaneBuildTime()}`,
       pinning: `proxy CPU${o.cpuProxy} (alone); load generator + origin + this runner CPU${o.cpuLoad}`,
       params: `reps=${o.reps} duration=${o.duration}s warmup=${o.warmup}s settle≤${o.settle}s (cores <${QUIET_PCT} % busy) retries≤${o.retries} (other work >${NOISY_PCT} % of a core) conns=${o.conns} port-offset=${o.portOffset} bulk=${o.bulkPerConn}×64MiB per connection, repeated for the duration`,
@@ -106,16 +138,25 @@ async function main(): Promise<void> {
     const active = o.peers.filter((p) => !skipped.has(p));
 
     const setup: PointSetup = {
-      ctx, origin, cpuProxy: o.cpuProxy, settleMs: o.settle * 1000, quietPct: QUIET_PCT,
+      ctx, origin, flaky, cpuProxy: o.cpuProxy, settleMs: o.settle * 1000, quietPct: QUIET_PCT,
       base: { cpuLoad: o.cpuLoad, seconds: o.duration, warmupSeconds: o.warmup, conns: o.conns, bulkPerConn: o.bulkPerConn, client },
     };
-    const broken = new Map<PeerName, string>();
+    // keyed by peer/job: a proxy that cannot start one job's config may still run the others
+    const broken = new Map<string, string>();
     points: for (let rep = 1; rep <= o.reps; rep++) {
       for (const sc of o.scenarios) {
+        const job = jobOf(SCENARIOS[sc].port);
         for (const peer of active) {
+          if (notApplicable(peer, SCENARIOS[sc].port) !== undefined) continue;
           if (Date.now() > deadline) { run.notes.push(`stopped at rep ${rep} ${sc} ${peer}: --max-minutes ${o.maxMinutes} reached`); break points; }
           if (!isRunning(origin.child)) throw new Error('origin exited');
-          const failedStart = broken.get(peer);
+          if (flaky && !isRunning(flaky)) throw new Error('flaky origin exited');
+          const refused = jobSkipped.get(jobKey(peer, job));
+          if (refused !== undefined) {
+            run.points.push({ scenario: sc, peer, rep, ok: false, error: refused });
+            continue;
+          }
+          const failedStart = broken.get(jobKey(peer, job));
           if (failedStart !== undefined) {
             run.points.push({ scenario: sc, peer, rep, ok: false, error: `not started (failed to start earlier: ${failedStart})` });
             continue;
@@ -127,7 +168,7 @@ async function main(): Promise<void> {
               p = await measurePoint(setup, sc, peer, rep);
             } catch (e) {
               const msg = (e as Error).message;
-              broken.set(peer, msg.split('\n')[0]);
+              broken.set(jobKey(peer, job), msg.split('\n')[0]);
               p = { scenario: sc, peer, rep, ok: false, error: msg };
             }
             p.attempts = attempt;
@@ -140,6 +181,7 @@ async function main(): Promise<void> {
       }
     }
   } finally {
+    if (flaky) await stopChild(flaky);
     if (origin) await stopChild(origin.child);
     killAllChildren();
   }

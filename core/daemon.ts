@@ -14,6 +14,7 @@ import { redactConfig } from './config/redact.js';
 import { buildGeneration } from './generation/build.js';
 import type { GenerationSpec } from './generation/spec.js';
 import { Counters, createCounterBuffer, SlotMap, MAX_BACKENDS, MAX_EDGES } from './tables/counters.js';
+import { createBreakerBuffer, MAX_BREAKERS } from './tables/breakers.js';
 import { WorkerPool } from './dispatch/worker-pool.js';
 import { WorkerRuntime } from '../workers/runtime.js';
 import { Acceptor } from './acceptor/acceptor.js';
@@ -38,7 +39,13 @@ export class Daemon {
   private loaded: LoadedConfig;
   private generation = 0;
   private readonly counters = new Counters(createCounterBuffer());
-  private readonly slots = { edges: new SlotMap(MAX_EDGES, 'edge'), backends: new SlotMap(MAX_BACKENDS, 'backend') };
+  // Circuit breakers outlive generations (a reload must not reset a tripped breaker).
+  private readonly breakerBuffer = createBreakerBuffer();
+  private readonly slots = {
+    edges: new SlotMap(MAX_EDGES, 'edge'),
+    backends: new SlotMap(MAX_BACKENDS, 'backend'),
+    breakers: new SlotMap(MAX_BREAKERS, 'circuit breaker (edge/route)'),
+  };
   private readonly native: NativeAddon | null;
   private readonly pool: WorkerPool | null;
   private readonly local: WorkerRuntime | null;
@@ -69,10 +76,11 @@ export class Daemon {
     this.pool = native === null ? null : new WorkerPool({
       size: config.workers,
       counters: this.counters,
+      breakerBuffer: this.breakerBuffer,
       closeFd: (fd) => { try { native.close(fd); } catch (err) { log.warn('close of an unadopted fd failed', { fd, ...errorFields(err) }); } },
       onEvents,
     });
-    this.local = native === null ? new WorkerRuntime(this.counters, 0, onEvents) : null;
+    this.local = native === null ? new WorkerRuntime(this.counters, 0, this.breakerBuffer, onEvents) : null;
     this.acceptor = new Acceptor({
       counters: this.counters,
       native: this.native,

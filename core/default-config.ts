@@ -1,13 +1,16 @@
 // The embedded default: `edgeplane serve` with no --config works on a fresh machine. It makes a
-// self-signed certificate for *.localhost, starts two demo upstreams on loopback (an echo server
-// and a TLS server with its own certificate), and serves one port with both a terminating and a
-// passthrough TLS edge, plus a TCP edge.
+// self-signed certificate for *.localhost, starts three demo upstreams on loopback (an echo server,
+// a TLS server with its own certificate and an HTTP app), and serves one port with a terminating and
+// a passthrough TLS edge and an HTTPS edge with two routes, plus a TCP edge and a cleartext HTTP
+// listener that redirects to HTTPS.
+import http from 'node:http';
 import net from 'node:net';
 import tls from 'node:tls';
 import { generate } from 'selfsigned';
 
 export const DEFAULT_TLS_PORT = 8443;
 export const DEFAULT_TCP_PORT = 9000;
+export const DEFAULT_PLAIN_HTTP_PORT = 8080;
 export const DEFAULT_ADMIN = '127.0.0.1:4040';
 
 export interface DefaultSetup { config: Record<string, unknown>; hints: string[]; close(): void }
@@ -45,7 +48,12 @@ export async function createDefaultSetup(): Promise<DefaultSetup> {
     socket.on('error', () => socket.destroy());
     socket.end('hello from the demo TLS upstream (its own certificate: CN=edgeplane demo upstream)\n');
   });
-  const [echoPort, securePort] = await Promise.all([listenLocal(echo), listenLocal(secure)]);
+  // Answers with what it received, so that the edge's work (X-Forwarded-*, request headers) shows.
+  const app = http.createServer((req, res) => {
+    const body = JSON.stringify({ hello: 'from the edgeplane demo HTTP upstream', method: req.method, path: req.url, headers: req.headers }, null, 2);
+    res.writeHead(200, { 'content-type': 'application/json' }).end(`${body}\n`);
+  });
+  const [echoPort, securePort, appPort] = await Promise.all([listenLocal(echo), listenLocal(secure), listenLocal(app)]);
 
   const config = {
     admin: { listen: DEFAULT_ADMIN },
@@ -58,6 +66,8 @@ export async function createDefaultSetup(): Promise<DefaultSetup> {
     backends: [
       { id: 'bkd_echo', type: 'tunnel_group', labels: { app: 'echo' } },
       { id: 'bkd_secure', type: 'static_address', address: `127.0.0.1:${securePort}` },
+      { id: 'bkd_app', type: 'static_address', address: `127.0.0.1:${appPort}` },
+      { id: 'bkd_status', type: 'http_response', status_code: 200, headers: { 'content-type': 'text/plain' }, body: 'edgeplane demo: ok\n' },
     ],
     edges: [
       {
@@ -72,16 +82,31 @@ export async function createDefaultSetup(): Promise<DefaultSetup> {
         id: 'edgtcp_echo', type: 'tcp', hostports: [`127.0.0.1:${DEFAULT_TCP_PORT}`],
         backend: { backend_id: 'bkd_echo' }, ip_restriction: { ip_policy_ids: ['ipp_loopback'] },
       },
+      {
+        id: 'edghts_app', type: 'https', hostports: [`app.localhost:${DEFAULT_TLS_PORT}`],
+        routes: [
+          {
+            id: 'rt_app', match_type: 'path_prefix', match: '/', backend: { backend_id: 'bkd_app' }, compression: {},
+            response_headers: { add: { 'x-served-by': 'edgeplane on port ${conn.server_port}' } },
+          },
+          { id: 'rt_status', match_type: 'exact_path', match: '/status', backend: { backend_id: 'bkd_status' } },
+        ],
+      },
     ],
+    http: { plain_listen: `127.0.0.1:${DEFAULT_PLAIN_HTTP_PORT}`, plain_mode: 'redirect' },
   };
   const hints = [
     'edgeplane is serving its embedded demo config. Try:',
     `  openssl s_client -connect 127.0.0.1:${DEFAULT_TLS_PORT} -servername echo.localhost -quiet     # TLS ends at the edge (self-signed *.localhost), then an echo upstream`,
     `  openssl s_client -connect 127.0.0.1:${DEFAULT_TLS_PORT} -servername secure.localhost </dev/null  # passthrough by SNI: you see the upstream's own certificate`,
     `  nc 127.0.0.1 ${DEFAULT_TCP_PORT}                                                   # TCP edge to the same echo upstream`,
+    `  curl -k https://app.localhost:${DEFAULT_TLS_PORT}/ --resolve app.localhost:${DEFAULT_TLS_PORT}:127.0.0.1            # HTTPS edge, route '/': the demo app echoes what it received`,
+    `  curl -k --compressed -i https://app.localhost:${DEFAULT_TLS_PORT}/hello --resolve app.localhost:${DEFAULT_TLS_PORT}:127.0.0.1  # gzip and x-served-by from the route's modules`,
+    `  curl -k https://app.localhost:${DEFAULT_TLS_PORT}/status --resolve app.localhost:${DEFAULT_TLS_PORT}:127.0.0.1      # route '/status': answered by the edge itself`,
+    `  curl -i http://app.localhost:${DEFAULT_PLAIN_HTTP_PORT}/ --resolve app.localhost:${DEFAULT_PLAIN_HTTP_PORT}:127.0.0.1                 # cleartext HTTP: 308 to https`,
     `  curl -s http://${DEFAULT_ADMIN}/metrics | grep edgeplane_edge                  # per-edge counters`,
     `  curl -s http://${DEFAULT_ADMIN}/config                                         # the running config, secrets redacted`,
-    'Events (tcp_connection_closed.v0) are printed to stdout as NDJSON. Ctrl-C drains and stops.',
+    'Events (tcp_connection_closed.v0, http_request_complete.v0) are printed to stdout as NDJSON. Ctrl-C drains and stops.',
   ];
-  return { config, hints, close: () => { echo.close(); secure.close(); } };
+  return { config, hints, close: () => { echo.close(); secure.close(); app.close(); } };
 }

@@ -13,9 +13,12 @@ import { secureContextFor } from './secure-contexts.js';
 import type { Handoff } from './handoff.js';
 import { log } from '../core/log.js';
 import { relaySockets, type RelayAddon } from './splice-pipe.js';
+import { connectionInfo, serveHttps, type HttpWorkerState } from './http/serve.js';
+import { clientCertificateInfo } from './http/mtls-headers.js';
 
 export interface ConnectionEnv {
   counters: Counters;
+  http: HttpWorkerState;
   workerIndex: number;
   emitClosed(event: TcpConnectionClosed, spec: GenerationSpec): void;
 }
@@ -137,9 +140,11 @@ export function serveConnection(socket: net.Socket, h: Handoff, spec: Generation
   const cert = hostport.certificateId === null ? undefined : spec.certificates[hostport.certificateId];
   if (cert === undefined) { socket.destroy(); return; }
   const mutual = edge.clientCaPems !== null;
+  const https = edge.type === 'https';
   const secure = new tls.TLSSocket(socket, {
     isServer: true,
     secureContext: secureContextFor(cert, edge),
+    ALPNProtocols: https ? HTTPS_ALPN : undefined,
     requestCert: mutual,
     rejectUnauthorized: mutual, // spec §1.6: a missing or untrusted client certificate aborts the handshake
   });
@@ -157,6 +162,12 @@ export function serveConnection(socket: net.Socket, h: Handoff, spec: Generation
       return;
     }
     handshaken = true;
+    if (https) {
+      const peer = mutual ? secure.getPeerX509Certificate() : undefined;
+      const conn = connectionInfo(h, secure, peer === undefined ? null : clientCertificateInfo(peer));
+      serveHttps(env.http, { socket: secure, spec, hostport: h.hostport, conn, onClose: () => socket.destroy() });
+      return;
+    }
     connectUpstream(secure);
   });
   secure.on('error', (err) => {
@@ -169,6 +180,8 @@ export function serveConnection(socket: net.Socket, h: Handoff, spec: Generation
   });
   secure.once('close', () => socket.destroy());
 }
+
+const HTTPS_ALPN = ['h2', 'http/1.1'];
 
 // A standalone server TLSSocket never fills in `authorized` (only tls.Server does, from the same
 // handle call used here), so ask the handle for OpenSSL's verification result directly.

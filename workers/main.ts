@@ -12,10 +12,10 @@ import { relayCapable } from './splice-pipe.js';
 
 const port = parentPort;
 if (port === null) throw new Error('workers/main.js must run as a worker thread');
-const { counterBuffer, workerIndex } = workerData as { counterBuffer: SharedArrayBuffer; workerIndex: number };
+const { counterBuffer, breakerBuffer, workerIndex } = workerData as { counterBuffer: SharedArrayBuffer; breakerBuffer: SharedArrayBuffer; workerIndex: number };
 const counters = new Counters(counterBuffer);
 const send = (msg: FromWorker): void => port.postMessage(msg);
-const runtime = new WorkerRuntime(counters, workerIndex, (data, count) => send({ type: 'events', data, count }));
+const runtime = new WorkerRuntime(counters, workerIndex, breakerBuffer, (data, count) => send({ type: 'events', data, count }));
 
 const native = loadNative().addon;
 

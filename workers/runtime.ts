@@ -9,6 +9,9 @@ import { EventBatcher } from './event-batcher.js';
 import { serveConnection, relayConnection, edgeOf, type ConnectionEnv } from './connection.js';
 import type { RelayAddon } from './splice-pipe.js';
 import type { Handoff } from './handoff.js';
+import { Breakers } from '../core/tables/breakers.js';
+import { createHttpWorkerState, servePlainHttp, connectionInfo } from './http/serve.js';
+import { publishExchange } from './http/publish.js';
 
 interface Installed { spec: GenerationSpec; pins: number }
 
@@ -20,10 +23,12 @@ export class WorkerRuntime {
   readonly events: EventBatcher;
   private idleWaiters: Array<() => void> = [];
 
-  constructor(readonly counters: Counters, readonly workerIndex: number, deliverEvents: (data: string, count: number) => void) {
+  constructor(readonly counters: Counters, readonly workerIndex: number, breakerBuffer: SharedArrayBuffer, deliverEvents: (data: string, count: number) => void) {
     this.events = new EventBatcher(deliverEvents);
+    const events = this.events;
     this.env = {
       counters,
+      http: createHttpWorkerState(counters, new Breakers(breakerBuffer), (x, spec, scheme, tx) => publishExchange(events, x, spec, scheme, tx)),
       workerIndex,
       emitClosed: (event, spec) => this.events.add(serializeTcpConnectionClosed(event, spec.accountId)),
     };
@@ -49,6 +54,13 @@ export class WorkerRuntime {
   serve(socket: net.Socket, h: Handoff): void {
     const installed = this.begin(h);
     if (installed === undefined) { socket.destroy(); this.end(installed); return; }
+    if (h.hostport < 0) {
+      // The cleartext HTTP listener: no edge until a Host header names one.
+      const spec = installed.spec;
+      socket.once('close', () => this.end(installed));
+      servePlainHttp(this.env.http, { socket, spec, mode: spec.http.plainMode, conn: connectionInfo(h, null, null), onClose: () => socket.destroy() });
+      return;
+    }
     serveConnection(socket, h, installed.spec, this.env, () => this.end(installed));
   }
 

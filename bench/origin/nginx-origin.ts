@@ -2,7 +2,8 @@ import { SMALL_BODY, type Fixtures } from '../fixtures.js';
 import { originHttpPort, originTlsPorts } from '../ports.js';
 
 // Origin config after /work/shared/peers-bench/scripts/configs.sh: 1 worker, TLS 1.3 only,
-// no session resumption (every new connection is a full handshake), /big served with sendfile.
+// no session resumption (every new connection is a full handshake), /big served with sendfile,
+// /json = the ~100 KB JSON of the gzip scenario (served uncompressed: the proxies compress).
 export function nginxOriginConfig(f: Fixtures, tmpDir: string, asRoot: boolean): string {
   return `worker_processes 1;
 ${asRoot ? 'user root;' : ''}
@@ -25,6 +26,7 @@ ${originTlsPorts().map((p) => `    listen 127.0.0.1:${p} ssl backlog=4096;`).joi
     root ${f.www};
     location = /small { default_type application/json; return 200 '${SMALL_BODY}'; }
     location = /big   { try_files /big.bin =404; }
+    location = /json  { types { application/json json; } try_files /data.json =404; }
   }
 }
 `;

@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import type { Fixtures } from '../fixtures.js';
-import { originHttpPort, originTlsPorts, portOffset, waitPortOpen } from '../ports.js';
+import { flakyControlPort, flakyHttpPort, originHttpPort, originTlsPorts, portOffset, waitPortOpen } from '../ports.js';
 import { isRunning, startPinned, type BenchChild } from '../processes.js';
 import { nginxOriginConfig } from './nginx-origin.js';
 
@@ -25,10 +25,20 @@ export async function startOrigin(wanted: 'auto' | 'nginx' | 'node', f: Fixtures
       join(dirs.logDir, 'origin.log'));
   } else {
     const script = fileURLToPath(new URL('./node-origin.js', import.meta.url));
-    child = startPinned('origin', cpu, process.execPath, [script, f.cert, f.key, f.big, String(portOffset())], join(dirs.logDir, 'origin.log'));
+    child = startPinned('origin', cpu, process.execPath, [script, f.cert, f.key, f.big, String(portOffset()), f.json], join(dirs.logDir, 'origin.log'));
   }
   for (const port of [originHttpPort(), ...originTlsPorts()]) {
     if (!(await waitPortOpen(port, 15_000, () => isRunning(child)))) throw new Error(`${kind} origin did not open port ${port} (see ${child.logPath})`);
   }
   return { kind, child };
+}
+
+/** The breaker scenario's upstream (flaky-origin.ts), pinned beside the main origin. */
+export async function startFlakyOrigin(dirs: { logDir: string }, cpu: number): Promise<BenchChild> {
+  const script = fileURLToPath(new URL('./flaky-origin.js', import.meta.url));
+  const child = startPinned('flaky-origin', cpu, process.execPath, [script, String(portOffset())], join(dirs.logDir, 'flaky-origin.log'));
+  for (const port of [flakyHttpPort(), flakyControlPort()]) {
+    if (!(await waitPortOpen(port, 15_000, () => isRunning(child)))) throw new Error(`flaky origin did not open port ${port} (see ${child.logPath})`);
+  }
+  return child;
 }

@@ -1,18 +1,51 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { originHttpPort, originTlsPorts, proxyPorts, waitPortClosed, waitPortOpen } from '../ports.js';
+import type { CertFiles } from '../fixtures.js';
+import { flakyHttpPort, httpProxyPorts, originHttpPort, originTlsPorts, proxyPorts, waitPortClosed, waitPortOpen, type HttpProxyPorts } from '../ports.js';
 import { isRunning, startPinned, stopChild, type BenchChild } from '../processes.js';
-import { edgeplaneConfig } from './edgeplane.js';
-import { haproxyConfig } from './haproxy.js';
-import { NGINX_STREAM_MODULE, nginxProxyConfig } from './nginx.js';
+import { edgeplaneConfig, edgeplaneHttpConfig } from './edgeplane.js';
+import { haproxyConfig, haproxyHttpConfig } from './haproxy.js';
+import { NGINX_STREAM_MODULE, nginxHttpConfig, nginxProxyConfig } from './nginx.js';
 
-export const ALL_PEERS = ['direct', 'edgeplane', 'nginx', 'haproxy'] as const;
+export const ALL_PEERS = ['direct', 'edgeplane', 'nginx', 'haproxy', 'fastify'] as const;
 export type PeerName = (typeof ALL_PEERS)[number];
 export type ProxyName = Exclude<PeerName, 'direct'>;
 
+/**
+ * Which of a peer's ports a scenario drives. `tls`/`tcp`: the L4 jobs; `http` cleartext reverse
+ * proxy; `https` TLS terminated at the proxy; `gzip` cleartext with compression; `breaker`
+ * cleartext to the flaky origin behind a circuit breaker.
+ */
+export type PortKind = 'tls' | 'tcp' | keyof Omit<HttpProxyPorts, 'edge'>;
+
+/** One proxy process (one config) serves one job; a scenario's job follows from its port kind. */
+export type Job = 'l4' | 'http' | 'gzip' | 'breaker';
+export function jobOf(kind: PortKind): Job {
+  return kind === 'tls' || kind === 'tcp' ? 'l4' : kind === 'https' ? 'http' : kind;
+}
+
 /** Where the peers' configs and logs go and which core the proxy gets. */
-export interface PeerContext { repoRoot: string; confDir: string; tmpDir: string; logDir: string; cpuProxy: number }
+export interface PeerContext {
+  repoRoot: string; confDir: string; tmpDir: string; logDir: string; cpuProxy: number;
+  /** certificate of the TLS-terminating jobs; needed for any job but l4 */
+  certs?: CertFiles;
+}
+
+// Why a peer has no row in a scenario it cannot do the same job in (said in the report).
+const NOT_THE_SAME_JOB: Partial<Record<PeerName, Partial<Record<PortKind, string>>>> = {
+  nginx: { breaker: 'nginx has no circuit breaker (its passive max_fails is ignored for a one-server upstream)' },
+  fastify: {
+    tls: 'not an L4 proxy', tcp: 'not an L4 proxy',
+    https: 'compared on cleartext HTTP only, as in peers-bench', gzip: 'compared on cleartext HTTP only, as in peers-bench',
+    breaker: 'compared on cleartext HTTP only, as in peers-bench',
+  },
+};
+
+/** Why `peer` does not take part in scenarios on `kind`, or undefined when it does. */
+export function notApplicable(peer: PeerName, kind: PortKind): string | undefined {
+  return NOT_THE_SAME_JOB[peer]?.[kind];
+}
 
 const START_TIMEOUT_MS = 20_000;
 
@@ -20,8 +53,27 @@ function commandExists(cmd: string): boolean {
   try { execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }); return true; } catch { return false; }
 }
 
-function configPath(ctx: PeerContext, peer: ProxyName): string {
-  return join(ctx.confDir, { nginx: 'nginx.conf', haproxy: 'haproxy.cfg', edgeplane: 'edgeplane.yaml' }[peer]);
+const CONFIG_EXT = { nginx: 'conf', haproxy: 'cfg', edgeplane: 'yaml', fastify: 'json' } as const;
+
+function configPath(ctx: PeerContext, peer: ProxyName, job: Job = 'l4'): string {
+  // l4 keeps the names it had before the HTTP jobs existed
+  return join(ctx.confDir, job === 'l4' ? `${peer}.${CONFIG_EXT[peer]}` : `${peer}-${job}.${CONFIG_EXT[peer]}`);
+}
+
+function needCerts(ctx: PeerContext): CertFiles {
+  if (!ctx.certs) throw new Error('PeerContext.certs is required for the HTTP jobs');
+  return ctx.certs;
+}
+
+/** The config text of one peer for one job; null when the peer has no config file (fastify) or no such job. */
+function configText(ctx: PeerContext, peer: ProxyName, job: Job, asRoot: boolean): string | null {
+  if (job === 'l4') {
+    return peer === 'nginx' ? nginxProxyConfig(ctx.tmpDir, asRoot) : peer === 'haproxy' ? haproxyConfig() : peer === 'edgeplane' ? edgeplaneConfig() : null;
+  }
+  if (peer === 'nginx') return job === 'breaker' ? null : nginxHttpConfig(job, ctx.tmpDir, asRoot, needCerts(ctx));
+  if (peer === 'haproxy') return haproxyHttpConfig(job, needCerts(ctx));
+  if (peer === 'edgeplane') return edgeplaneHttpConfig(job, needCerts(ctx));
+  return null;
 }
 
 function firstLines(err: unknown): string {
@@ -29,62 +81,100 @@ function firstLines(err: unknown): string {
   return String(e.stderr ?? e.message ?? err).trim().split('\n').slice(-3).join(' | ');
 }
 
-/** Writes every proxy config; returns why a peer cannot run here (missing binary, bad config), by peer. */
-export function preparePeers(ctx: PeerContext, wanted: readonly PeerName[]): Map<PeerName, string> {
-  const unavailable = new Map<PeerName, string>();
-  const asRoot = process.getuid?.() === 0;
-  writeFileSync(configPath(ctx, 'nginx'), nginxProxyConfig(ctx.tmpDir, asRoot));
-  writeFileSync(configPath(ctx, 'haproxy'), haproxyConfig());
-  writeFileSync(configPath(ctx, 'edgeplane'), edgeplaneConfig());
-  for (const peer of wanted) {
-    if (peer === 'nginx') {
-      if (!commandExists('nginx') || !existsSync(NGINX_STREAM_MODULE)) { unavailable.set(peer, 'skipped (not installed: nginx + libnginx-mod-stream; run bench/install-peers.sh)'); continue; }
-      try { execFileSync('nginx', ['-t', '-p', ctx.tmpDir, '-e', join(ctx.tmpDir, 'nginx-t.err'), '-c', configPath(ctx, 'nginx')], { stdio: 'pipe' }); } catch (e) { unavailable.set(peer, `skipped (nginx -t failed: ${firstLines(e)})`); }
-    } else if (peer === 'haproxy') {
-      if (!commandExists('haproxy')) { unavailable.set(peer, 'skipped (not installed: haproxy; run bench/install-peers.sh)'); continue; }
-      try { execFileSync('haproxy', ['-c', '-f', configPath(ctx, 'haproxy')], { stdio: 'pipe' }); } catch (e) { unavailable.set(peer, `skipped (haproxy -c failed: ${firstLines(e)})`); }
-    } else if (peer === 'edgeplane') {
-      if (!existsSync(join(ctx.repoRoot, 'dist/core/cli.js'))) unavailable.set(peer, 'skipped (dist/core/cli.js not built)');
-    }
-  }
-  return unavailable;
+/** Peers that cannot run here at all, and peer/job pairs whose config was refused (key `peer/job`). */
+export interface Availability { skipped: Map<PeerName, string>; jobSkipped: Map<string, string> }
+
+export function jobKey(peer: PeerName, job: Job): string { return `${peer}/${job}`; }
+
+function hasModule(ctx: PeerContext, name: string): boolean {
+  return existsSync(join(ctx.repoRoot, 'node_modules', name, 'package.json'));
 }
 
-export function peerPort(peer: PeerName, kind: 'tls' | 'tcp'): number {
-  if (peer === 'direct') return kind === 'tls' ? originTlsPorts()[0] : originHttpPort();
-  return proxyPorts(peer)[kind];
+/**
+ * Writes every proxy config the jobs need and checks it with the peer's own checker (nginx -t,
+ * haproxy -c, edgeplane check), so a refused config shows as a reason, not as a failed point.
+ */
+export function preparePeers(ctx: PeerContext, wanted: readonly PeerName[], jobs: readonly Job[] = ['l4']): Availability {
+  const unavailable = new Map<PeerName, string>();
+  const jobSkipped = new Map<string, string>();
+  const asRoot = process.getuid?.() === 0;
+  for (const peer of wanted) {
+    if (peer === 'nginx') {
+      if (!commandExists('nginx') || (jobs.includes('l4') && !existsSync(NGINX_STREAM_MODULE))) { unavailable.set(peer, 'skipped (not installed: nginx + libnginx-mod-stream; run bench/install-peers.sh)'); continue; }
+    } else if (peer === 'haproxy') {
+      if (!commandExists('haproxy')) { unavailable.set(peer, 'skipped (not installed: haproxy; run bench/install-peers.sh)'); continue; }
+    } else if (peer === 'edgeplane') {
+      if (!existsSync(join(ctx.repoRoot, 'dist/core/cli.js'))) { unavailable.set(peer, 'skipped (dist/core/cli.js not built)'); continue; }
+    } else if (peer === 'fastify') {
+      if (!hasModule(ctx, 'fastify') || !hasModule(ctx, '@fastify/http-proxy')) { unavailable.set(peer, 'skipped (not installed: npm install -D fastify @fastify/http-proxy)'); continue; }
+    }
+    if (peer === 'direct' || peer === 'fastify') continue;
+    for (const job of jobs) {
+      const text = configText(ctx, peer, job, asRoot);
+      if (text === null) continue;
+      const conf = configPath(ctx, peer, job);
+      writeFileSync(conf, text);
+      try {
+        if (peer === 'nginx') execFileSync('nginx', ['-t', '-p', ctx.tmpDir, '-e', join(ctx.tmpDir, `nginx-t-${job}.err`), '-c', conf], { stdio: 'pipe' });
+        else if (peer === 'haproxy') execFileSync('haproxy', ['-c', '-f', conf], { stdio: 'pipe' });
+        // the L4 config has run for a long time; the HTTP ones check the schema as it grows
+        else if (job !== 'l4') execFileSync(process.execPath, [join(ctx.repoRoot, 'dist/core/cli.js'), 'check', '--config', conf], { stdio: 'pipe' });
+      } catch (e) {
+        const reason = `skipped (${peer === 'edgeplane' ? 'edgeplane check' : peer === 'nginx' ? 'nginx -t' : 'haproxy -c'} failed on ${conf}: ${firstLines(e)})`;
+        if (job === 'l4') unavailable.set(peer, reason); else jobSkipped.set(jobKey(peer, job), reason);
+      }
+    }
+  }
+  return { skipped: unavailable, jobSkipped };
+}
+
+export function peerPort(peer: PeerName, kind: PortKind): number {
+  if (peer === 'direct') return kind === 'tls' || kind === 'https' ? originTlsPorts()[0] : kind === 'breaker' ? flakyHttpPort() : originHttpPort();
+  if (kind === 'tls' || kind === 'tcp') return proxyPorts(peer as Exclude<ProxyName, 'fastify'>)[kind];
+  const port = httpProxyPorts(peer)[kind];
+  if (port === undefined) throw new Error(`${peer} has no ${kind} port`);
+  return port;
+}
+
+/** The ports a proxy opens for a job (all of them are waited for at start, and checked free before a run). */
+export function jobPorts(peer: ProxyName, job: Job): number[] {
+  if (job === 'l4') return peer === 'fastify' ? [] : Object.values(proxyPorts(peer));
+  const p = httpProxyPorts(peer);
+  const ports = job === 'http' ? [p.http, p.https] : job === 'gzip' ? [p.gzip] : [p.breaker];
+  return ports.filter((x): x is number => x !== undefined);
 }
 
 function tailOf(path: string, lines = 8): string {
   try { return readFileSync(path, 'utf8').trim().split('\n').slice(-lines).join('\n'); } catch { return ''; }
 }
 
-/** Starts a proxy pinned to the proxy core and waits until both of its ports accept. */
-export async function startProxy(peer: ProxyName, ctx: PeerContext, label: string): Promise<BenchChild> {
+/** Starts a proxy pinned to the proxy core and waits until every port of its job accepts. */
+export async function startProxy(peer: ProxyName, ctx: PeerContext, label: string, job: Job = 'l4'): Promise<BenchChild> {
   const log = join(ctx.logDir, `${peer}-${label}.log`);
-  const conf = configPath(ctx, peer);
+  const conf = configPath(ctx, peer, job);
   const child = peer === 'nginx'
     ? startPinned(peer, ctx.cpuProxy, 'nginx', ['-p', ctx.tmpDir, '-e', join(ctx.tmpDir, 'nginx-peer.err'), '-c', conf, '-g', 'daemon off;'], log)
     : peer === 'haproxy'
       ? startPinned(peer, ctx.cpuProxy, 'haproxy', ['-db', '-f', conf], log)
-      : startPinned(peer, ctx.cpuProxy, process.execPath, [join(ctx.repoRoot, 'dist/core/cli.js'), 'serve', '--config', conf], log);
+      : peer === 'fastify'
+        ? startPinned(peer, ctx.cpuProxy, process.execPath, [join(ctx.repoRoot, 'dist/bench/peers/fastify-peer.js'), String(httpProxyPorts('fastify').http), String(originHttpPort())], log)
+        : startPinned(peer, ctx.cpuProxy, process.execPath, [join(ctx.repoRoot, 'dist/core/cli.js'), 'serve', '--config', conf], log);
   const alive = (): boolean => isRunning(child);
-  const { tls, tcp } = proxyPorts(peer);
-  const ok = await waitPortOpen(tls, START_TIMEOUT_MS, alive) && await waitPortOpen(tcp, START_TIMEOUT_MS, alive);
+  const ports = jobPorts(peer, job);
+  let ok = true;
+  for (const port of ports) if (ok) ok = await waitPortOpen(port, START_TIMEOUT_MS, alive);
   if (!ok) {
     const running = alive();
     await stopChild(child);
     const tail = tailOf(log);
     const cause = tail.split('\n').find((l) => /error|fatal|cannot|invalid/i.test(l))?.trim() ?? '';
-    throw new Error(`${peer} ${running ? `did not open ports ${tls}/${tcp} within ${START_TIMEOUT_MS / 1000}s`
-      : `exited (${child.proc.exitCode ?? child.proc.signalCode}) before opening ports ${tls}/${tcp}`}${cause ? `: ${cause}` : ''}\nlog ${log}:\n${tail}`);
+    throw new Error(`${peer} ${running ? `did not open ports ${ports.join('/')} within ${START_TIMEOUT_MS / 1000}s`
+      : `exited (${child.proc.exitCode ?? child.proc.signalCode}) before opening ports ${ports.join('/')}`}${cause ? `: ${cause}` : ''}\nlog ${log}:\n${tail}`);
   }
   return child;
 }
 
-export async function stopProxy(peer: ProxyName, child: BenchChild): Promise<void> {
+export async function stopProxy(peer: ProxyName, child: BenchChild, job: Job = 'l4'): Promise<void> {
   await stopChild(child);
-  const { tls, tcp } = proxyPorts(peer);
-  await waitPortClosed(tls, 5000);
-  await waitPortClosed(tcp, 5000);
+  for (const port of jobPorts(peer, job)) await waitPortClosed(port, 5000);
 }

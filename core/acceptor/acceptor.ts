@@ -51,6 +51,7 @@ export class Acceptor {
     const h = this.handoffFor(plan, unmapped(socket.remoteAddress), socket.remotePort ?? 0, unmapped(socket.localAddress), socket.localPort ?? plan.port);
     const tables = this.tables;
     if (h === null || tables === null) { socket.destroy(); return; }
+    if (plan.kind === 'http') { this.handOff(socket, h, tables); return; } // cleartext HTTP: routed per request by Host
     if (plan.kind === 'tcp') {
       if (!this.admit(tables, h)) { this.refuse('ip_blocked', h, 0, tables); socket.destroy(); return; }
       this.handOff(socket, h, tables);
@@ -70,6 +71,7 @@ export class Acceptor {
     const h = this.handoffFor(plan, remoteAddress, remotePort, localAddress, localPort);
     const tables = this.tables;
     if (h === null || tables === null) { this.closeFd(fd); return; }
+    if (plan.kind === 'http') { this.dispatchFd(fd, h, tables); return; }
     if (plan.kind === 'tcp') {
       if (!this.admit(tables, h)) { this.refuse('ip_blocked', h, 0, tables); this.closeFd(fd); return; }
       this.dispatchFd(fd, h, tables);

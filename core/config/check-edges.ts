@@ -1,14 +1,15 @@
 // Edge checks: module references, termination rules, hostport coverage, certificates and listener clashes.
 import { certificateCovers } from '../tls/certificates.js';
 import { formatIp, parseIp } from '../tables/ip-address.js';
-import { httpOnlyChain } from './check-backends.js';
 import type { CheckContext } from './check-context.js';
+import { checkBackendModule, checkIpRestriction } from './check-modules.js';
+import { checkRoutes } from './check-routes.js';
 import type { EdgeConfig, ReservedDomainConfig } from './schema.js';
 import { splitHostPort } from './syntax.js';
 import { coveringDomain } from './domain-index.js';
 
 interface Listener {
-  kind: 'sni' | 'tcp' | 'admin';
+  kind: 'sni' | 'tcp' | 'admin' | 'http';
   address: string;
   port: number;
   path: string;
@@ -25,21 +26,12 @@ function terminatesAtEdge(edge: EdgeConfig): boolean {
 }
 
 function checkModules(ctx: CheckContext, edge: EdgeConfig, at: string): void {
-  if (edge.backend !== undefined) {
-    const id = edge.backend.backend_id;
-    if (!ctx.exists('backends', id)) {
-      ctx.add(`${at}.backend.backend_id`, `unknown backend '${id}' (ERR_NGROK_6501)`);
-    } else if (edge.type !== 'https' && edge.backend.enabled) {
-      const chain = httpOnlyChain(ctx, id);
-      if (chain !== null) {
-        const through = chain.length > 1 ? ` (through ${chain.join(' → ')})` : '';
-        ctx.add(`${at}.backend.backend_id`, `backend '${id}'${through} is an http_response backend, which serves HTTP only: ${edge.type} edges cannot use it`);
-      }
-    }
+  if (edge.type === 'https') {
+    checkRoutes(ctx, edge, at);
+  } else {
+    if (edge.backend !== undefined) checkBackendModule(ctx, edge.backend, `${at}.backend`, false, edge.type);
+    if (edge.ip_restriction !== undefined) checkIpRestriction(ctx, edge.ip_restriction, `${at}.ip_restriction`);
   }
-  edge.ip_restriction?.ip_policy_ids.forEach((id, j) => {
-    if (!ctx.exists('ip_policies', id)) ctx.add(`${at}.ip_restriction.ip_policy_ids[${j}]`, `unknown ip policy '${id}' (ERR_NGROK_7007)`);
-  });
   if (edge.type === 'tcp') return;
   edge.mutual_tls?.certificate_authority_ids.forEach((id, j) => {
     if (!ctx.exists('certificate_authorities', id)) {
@@ -136,4 +128,12 @@ export function checkEdges(ctx: CheckContext): void {
       if (terminatesAtEdge(edge)) checkCertificate(ctx, host, domain, path);
     });
   });
+
+  // Checked last so that a clash with any edge's port is reported here, where the extension is set.
+  const plain = config.http.plain_listen;
+  const hp = plain === null ? null : splitHostPort(plain);
+  if (hp !== null && !('error' in hp)) {
+    const clash = clashWith({ kind: 'http', address: hp.host, port: hp.port, path: 'http.plain_listen' });
+    if (clash !== undefined) ctx.add('http.plain_listen', `'${plain}' clashes with the ${clash.kind} listener of ${clash.path} on port ${hp.port}`);
+  }
 }

@@ -58,6 +58,8 @@ function typeName(s: z.ZodTypeAny): string {
 
 function formatDefault(info: FieldInfo): string {
   if (info.description.includes('Default:')) return '(see description)';
+  // optional in the schema only so that its absence is reported with an ngrok code (schema.ts requiredWithCode)
+  if (info.description.startsWith('Required.')) return '**required**';
   if (info.hasDefault) return `\`${JSON.stringify(info.defaultValue)}\``;
   return info.optional ? '(none)' : '**required**';
 }
@@ -82,7 +84,7 @@ function renderSection(section: Section, out: string[], depth: number): void {
   for (const [name, field] of Object.entries(section.object.shape as Record<string, z.ZodTypeAny>)) {
     const info = inspectField(field);
     if (info.base instanceof z.ZodUndefined) continue; // a field refused on this variant
-    const description = info.description.replace(/\|/g, '\\|');
+    const description = info.description.replace(/^Required\. /, '').replace(/\|/g, '\\|');
     out.push(`| \`${name}\` | ${typeName(info.base)} | ${formatDefault(info)} | ${description} |`);
     const prefix = section.title === '(top level)' ? name : `${section.title.replace(/ \(.*\)$/, '')}.${name}`;
     children.push(...nestedSections(prefix, info.base));

@@ -6,7 +6,10 @@ import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { formatPath } from './errors.js';
 import { dialHostProblem, hostnameProblem, labelProblem, splitHostPort } from './syntax.js';
+import { headersModuleProblems, routeMatchProblem, type HeadersSide } from './http-syntax.js';
 import { parseIp } from '../tables/ip-address.js';
+import { MAX_BUCKETS } from '../tables/breakers.js';
+import { MAX_USER_AGENT_PATTERN_LENGTH, userAgentPatternProblem } from '../http/ua-regex.js';
 
 /** Where `{ file }` and `{ env }` values are read from, and where secret paths are recorded. */
 export interface SourceContext {
@@ -19,7 +22,14 @@ export const MAX_DESCRIPTION_BYTES = 255;
 export const MAX_METADATA_BYTES = 4096;
 export const MAX_MUTUAL_TLS_CAS = 10; // spec §1.6 (7075)
 export const MAX_WEIGHT = 10000; // spec §1.7 (6512)
+export const DEFAULT_MAX_REQUEST_BODY_BYTES = 100 * 1024 * 1024;
+export const MAX_USER_AGENT_PATTERNS = 50;
+export const MIN_BREAKER_BUCKET_MS = 10;
 const MAX_SOURCE_FILE_BYTES = 1024 * 1024;
+const MAX_BREAKER_SECONDS = 120; // spec §1.6: the traffic-policy range is 1s–2m
+const MAX_HTTP_TIMEOUT_SECONDS = 86_400; // far below the 24.8 days where Node timers overflow
+// Header values that carry credentials are hidden from /config like private keys.
+const SECRET_HEADERS = new Set(['authorization', 'proxy-authorization', 'cookie', 'set-cookie', 'x-api-key']);
 
 const id = z
   .string()
@@ -45,15 +55,6 @@ const hostnameHostport = z.string().superRefine((text, ctx) => {
   }
   const problem = hostnameProblem(hp.host);
   if (problem !== null) ctx.addIssue({ code: z.ZodIssueCode.custom, message: problem });
-});
-
-// spec §1.5: TCP edges bind the host part, so it must be an address we can bind.
-const bindHostport = z.string().superRefine((text, ctx) => {
-  const hp = splitHostPort(text);
-  if ('error' in hp) return void ctx.addIssue({ code: z.ZodIssueCode.custom, message: hp.error });
-  if (hp.host !== 'localhost' && parseIp(hp.host) === null) {
-    ctx.addIssue({ code: z.ZodIssueCode.custom, message: `'${text}': a tcp hostport is bind_address:port, where the address is an IP or 'localhost'` });
-  }
 });
 
 function dialAddress(codes: string, allowZero = false) {
@@ -114,9 +115,53 @@ function withGeneratedIds<T extends { id?: string | undefined }>(prefix: string)
   return (items: T[]) => items.map((item, i) => ({ ...item, id: item.id ?? `${prefix}${i}` }));
 }
 
+/** Route ids may be left out: the id becomes edghtsrt_<edge id>_<index>, stable while the route keeps its place. */
+function withRouteId(edgeId: string) {
+  return <T extends { id?: string | undefined }>(route: T, i: number) => ({ ...route, id: route.id ?? `edghtsrt_${edgeId}_${i}` });
+}
+
 // YAML writes an empty `edges:` as null: treat it like an absent list.
 function list<T extends z.ZodTypeAny>(item: T) {
   return z.preprocess((v) => v ?? undefined, z.array(item).default([]));
+}
+
+/**
+ * A required field whose absence is reported with an ngrok code: zod's own "required" message carries none.
+ * docs.ts shows a field as required when its description starts with "Required".
+ */
+function requiredWithCode<T extends z.ZodTypeAny>(schema: T, message: string) {
+  return schema
+    .optional()
+    .superRefine((value, ctx) => {
+      if (value === undefined) ctx.addIssue({ code: z.ZodIssueCode.custom, message });
+    })
+    .transform((value) => value as z.output<T>);
+}
+
+// multipleOf(1) rather than int(): zod reports int() as a type error, whose message the loader replaces.
+function integer(field: string, min: number, max: number, code = '') {
+  const message = `${field} must be an integer ${min}..${max}${code === '' ? '' : ` (${code})`}`;
+  return z.number().multipleOf(1, message).min(min, message).max(max, message);
+}
+
+function seconds(field: string, opts: { min: 'positive' | 'zero'; max: number; code?: string; integer?: boolean }) {
+  const code = opts.code === undefined ? '' : ` (${opts.code})`;
+  const range = `${opts.min === 'positive' ? 'more than 0' : '0 or more'} and at most ${opts.max} seconds`;
+  let s = z.number();
+  if (opts.integer === true) s = s.multipleOf(1, `${field} is a whole number of seconds${code}`);
+  s = opts.min === 'positive' ? s.positive(`${field} must be ${range}${code}`) : s.min(0, `${field} must be ${range}${code}`);
+  return s.max(opts.max, `${field} must be ${range}${code}`);
+}
+
+// spec §1.5: tcp edges (and the plain HTTP listener) bind the host part, so it must be an address we can bind.
+function bindHostport(what: string) {
+  return z.string().superRefine((text, ctx) => {
+    const hp = splitHostPort(text);
+    if ('error' in hp) return void ctx.addIssue({ code: z.ZodIssueCode.custom, message: hp.error });
+    if (hp.host !== 'localhost' && parseIp(hp.host) === null) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, message: `'${text}': ${what} is bind_address:port, where the address is an IP or 'localhost'` });
+    }
+  });
 }
 
 export function createConfigSchema(sources: SourceContext) {
@@ -255,6 +300,104 @@ export function createConfigSchema(sources: SourceContext) {
     // normalised with terminate_at so that every terminating edge reads alike downstream
     .transform((m) => ({ enabled: m.enabled, terminate_at: 'edge' as const, min_version: m.min_version }));
 
+  const circuitBreaker = z
+    .object({
+      enabled,
+      error_threshold_percentage: z
+        .number()
+        .min(0, 'error_threshold_percentage is a fraction 0..1 (0.5 = 50%), not a percentage (ERR_NGROK_7011)')
+        .max(1, 'error_threshold_percentage is a fraction 0..1 (0.5 = 50%), not a percentage (ERR_NGROK_7011)')
+        .default(0.5)
+        .describe('Trips when more than this fraction (0..1) of the requests in the window fail (status ≥ 500).'),
+      tripped_duration: seconds('tripped_duration', { min: 'positive', max: MAX_BREAKER_SECONDS, code: 'ERR_NGROK_7016', integer: true })
+        .default(10).describe(`Seconds the breaker stays open before it lets a trial request through (1..${MAX_BREAKER_SECONDS}).`),
+      rolling_window: seconds('rolling_window', { min: 'positive', max: MAX_BREAKER_SECONDS, code: 'ERR_NGROK_7017', integer: true })
+        .default(10).describe(`Seconds of statistics the trip decision looks at (1..${MAX_BREAKER_SECONDS}).`),
+      num_buckets: integer('num_buckets', 1, MAX_BUCKETS, 'ERR_NGROK_7018').default(10)
+        .describe(`Buckets the window is split into (1..${MAX_BUCKETS}); a bucket is at least ${MIN_BREAKER_BUCKET_MS} ms.`),
+      volume_threshold: integer('volume_threshold', 1, 2_000_000_000).default(20)
+        .describe('Requests the window must hold before the breaker may trip (1..2,000,000,000).'),
+    })
+    .strict()
+    .superRefine((m, ctx) => {
+      if (!(m.rolling_window > 0 && m.num_buckets >= 1)) return; // already reported on the field
+      const bucketMs = (m.rolling_window * 1000) / m.num_buckets;
+      if (bucketMs < MIN_BREAKER_BUCKET_MS) {
+        ctx.addIssue({
+          code: z.ZodIssueCode.custom,
+          path: ['num_buckets'],
+          message: `${m.num_buckets} buckets over ${m.rolling_window} s are ${bucketMs.toFixed(2)} ms each; a bucket must be at least ${MIN_BREAKER_BUCKET_MS} ms: use fewer buckets or a longer rolling_window (ERR_NGROK_7018)`,
+        });
+      }
+    });
+
+  const compression = z.object({ enabled }).strict();
+
+  const headersModule = (side: HeadersSide) => z
+    .object({
+      enabled,
+      add: z.record(z.string(), z.string()).default({})
+        .describe('Header name → value, appended to what is there (at most 5). Values are templates: ${conn.client_ip}, ${req.headers.<name>}, …'),
+      remove: z.array(z.string()).default([]).describe('Header names removed, every value, case-insensitively (at most 5).'),
+    })
+    .strict()
+    .superRefine((m, ctx) => {
+      for (const problem of headersModuleProblems(side, m.add, m.remove)) {
+        ctx.addIssue({ code: z.ZodIssueCode.custom, path: problem.path, message: problem.message });
+      }
+      const here = formatPath(ctx.path);
+      for (const name of Object.keys(m.add)) if (SECRET_HEADERS.has(name.toLowerCase())) sources.secretPaths.add(`${here}.add.${name}`);
+    });
+
+  const userAgentPattern = z
+    .string()
+    .superRefine((text, ctx) => {
+      const problem = text.length > MAX_USER_AGENT_PATTERN_LENGTH
+        ? `user agent patterns are at most ${MAX_USER_AGENT_PATTERN_LENGTH} characters`
+        : userAgentPatternProblem(text);
+      if (problem !== null) ctx.addIssue({ code: z.ZodIssueCode.custom, message: problem });
+    });
+  const userAgentPatterns = (what: string) => z
+    .array(userAgentPattern)
+    .max(MAX_USER_AGENT_PATTERNS, `${what} takes at most ${MAX_USER_AGENT_PATTERNS} patterns`)
+    .default([]);
+  const userAgentFilter = z
+    .object({
+      enabled,
+      allow: userAgentPatterns('allow').describe('RE2-syntax regexes; a User-Agent matching any of them passes, whatever deny says.'),
+      deny: userAgentPatterns('deny').describe('RE2-syntax regexes; a User-Agent matching one (and no allow rule) gets 403. No User-Agent is refused unless an allow rule matches "".'),
+    })
+    .strict();
+
+  const route = z
+    .object({
+      id: id.optional().describe('Generated as edghtsrt_<edge id>_<index> when absent.'),
+      match_type: requiredWithCode(
+        z.enum(['exact_path', 'path_prefix'], { errorMap: () => ({ message: "match_type must be 'exact_path' or 'path_prefix' (ERR_NGROK_7130)" }) }),
+        "match_type is required: 'exact_path' or 'path_prefix' (ERR_NGROK_7130)",
+      ).describe('Required. exact_path: the path equals match; path_prefix: the path starts with match, on a segment boundary. Exact beats prefix, then the longest prefix wins.'),
+      match: requiredWithCode(
+        z.string().superRefine((text, ctx) => {
+          const problem = routeMatchProblem(text);
+          if (problem !== null) ctx.addIssue({ code: z.ZodIssueCode.custom, message: problem });
+        }),
+        'match is required (ERR_NGROK_7123)',
+      ).describe('Required. A path such as /foo or /foo/bar, in normal form, unique within the edge, at most 1024 bytes.'),
+      description,
+      metadata,
+      backend: backendModule.optional().describe('backend module: where requests go (http_response backends too).'),
+      ip_restriction: ipRestriction.optional().describe('ip_restriction module: 403 unless the client IP is allowed.'),
+      circuit_breaker: circuitBreaker.optional().describe('circuit_breaker module: 503 while the upstream fails (Hystrix semantics).'),
+      compression: compression.optional().describe('compression module: gzip/deflate response bodies by Accept-Encoding.'),
+      request_headers: headersModule('request').optional().describe('request_headers module: runs last before the upstream.'),
+      response_headers: headersModule('response').optional().describe('response_headers module: runs just before the response head is written.'),
+      user_agent_filter: userAgentFilter.optional().describe('user_agent_filter module: 403 by User-Agent.'),
+      max_request_body_bytes: z.number().multipleOf(1, 'max_request_body_bytes must be an integer').min(0, 'max_request_body_bytes must not be negative (0 = unlimited)')
+        .default(DEFAULT_MAX_REQUEST_BODY_BYTES)
+        .describe('edgeplane extension: the largest request body accepted (413 beyond it); 0 = unlimited.'),
+    })
+    .strict();
+
   const edgeCommon = {
     id,
     description,
@@ -269,13 +412,15 @@ export function createConfigSchema(sources: SourceContext) {
       hostports: z.array(hostnameHostport).default([]).describe('hostname:port, each covered by a reserved domain (spec §1.5).'),
       tls_termination: tlsEdgeTermination.default({}).describe('tls_termination module.'),
       mutual_tls: mutualTls.optional().describe('mutual_tls module: needs terminate_at: edge.'),
+      routes: notOn('routes are available on https edges only', 'ERR_NGROK_7021'),
     }).strict(),
     z.object({
       ...edgeCommon,
       type: z.literal('tcp'),
-      hostports: z.array(bindHostport).default([]).describe('bind_address:port (an IP or localhost).'),
+      hostports: z.array(bindHostport('a tcp hostport')).default([]).describe('bind_address:port (an IP or localhost).'),
       tls_termination: notOn('tls_termination is not available on tcp edges', 'ERR_NGROK_7021'),
       mutual_tls: notOn('mutual_tls is not available on tcp edges', 'ERR_NGROK_7021'),
+      routes: notOn('routes are available on https edges only', 'ERR_NGROK_7021'),
     }).strict(),
     z.object({
       ...edgeCommon,
@@ -283,8 +428,36 @@ export function createConfigSchema(sources: SourceContext) {
       hostports: z.array(hostnameHostport).default([]).describe('hostname:port, each covered by a reserved domain (spec §1.5).'),
       tls_termination: httpsEdgeTermination.default({}).describe('tls_termination module (min_version only).'),
       mutual_tls: mutualTls.optional().describe('mutual_tls module.'),
+      // spec §1.5 matrix: on https edges these modules exist per route only
+      backend: notOn('backend is set per route on https edges: move it to routes[].backend', 'ERR_NGROK_7021'),
+      ip_restriction: notOn('ip_restriction is set per route on https edges: move it to routes[].ip_restriction', 'ERR_NGROK_7021'),
+      routes: list(route).describe('Routes by request path (spec §1.5), each with its own modules; backend and ip_restriction are set here, not on the edge.'),
     }).strict(),
-  ], { errorMap: (issue, ctx) => ({ message: issue.code === 'invalid_union_discriminator' ? 'type must be one of tls, tcp, https' : ctx.defaultError }) });
+  ], { errorMap: (issue, ctx) => ({ message: issue.code === 'invalid_union_discriminator' ? 'type must be one of tls, tcp, https' : ctx.defaultError }) })
+    .transform((edge) => (edge.type === 'https' ? { ...edge, routes: edge.routes.map(withRouteId(edge.id)) } : edge));
+
+  const http = z
+    .object({
+      max_header_bytes: integer('max_header_bytes', 1024, 1_048_576).default(16_384)
+        .describe('Largest request head (request line and headers) accepted; 431 beyond it. 1024..1048576.'),
+      max_url_bytes: integer('max_url_bytes', 256, 1_048_576).default(8192).describe('Longest request target accepted; 414 beyond it. 256..1048576.'),
+      header_timeout: seconds('header_timeout', { min: 'positive', max: MAX_HTTP_TIMEOUT_SECONDS }).default(10)
+        .describe('Seconds a client may take to send a complete request head (slow-client protection).'),
+      keep_alive_timeout: seconds('keep_alive_timeout', { min: 'zero', max: MAX_HTTP_TIMEOUT_SECONDS }).default(60)
+        .describe('Seconds an idle client connection is kept open between requests (0 = close after each response).'),
+      max_concurrent_streams: integer('max_concurrent_streams', 1, 10_000).default(100).describe('HTTP/2 streams per client connection, 1..10000.'),
+      upstream_response_header_timeout: seconds('upstream_response_header_timeout', { min: 'positive', max: MAX_HTTP_TIMEOUT_SECONDS }).default(60)
+        .describe('Seconds the upstream may take to send its response head; 504 beyond it.'),
+      upstream_idle_timeout: seconds('upstream_idle_timeout', { min: 'positive', max: MAX_HTTP_TIMEOUT_SECONDS }).default(30)
+        .describe('Seconds an idle keep-alive upstream connection is kept for reuse.'),
+      max_idle_upstream_connections: integer('max_idle_upstream_connections', 0, 65_536).default(128)
+        .describe('Idle keep-alive connections kept per upstream endpoint and worker, 0..65536 (0 = no reuse).'),
+      plain_listen: bindHostport('plain_listen').nullish().transform((v) => v ?? null)
+        .describe('bind_address:port of a cleartext HTTP listener, or null (none).'),
+      plain_mode: z.enum(['redirect', 'serve'], { errorMap: () => ({ message: "plain_mode must be 'redirect' or 'serve'" }) }).default('redirect')
+        .describe('redirect: 308 to https://host[:port] of the https edge serving the Host. serve: route cleartext requests by Host through the same https edge routes (behind a TLS load balancer).'),
+    })
+    .strict();
 
   return z
     .object({
@@ -318,6 +491,7 @@ export function createConfigSchema(sources: SourceContext) {
       tunnels: list(tunnel).transform(withGeneratedIds(GENERATED_ID_PREFIX.tunnels)).describe('Static tunnel registrations matched by tunnel_group backends.'),
       backends: list(backend).describe('Where edges send traffic, discriminated by type (spec §1.7).'),
       edges: list(edge).describe('tls, tcp and https edges (spec §1.5).'),
+      http: z.preprocess((v) => v ?? undefined, http.default({})).describe('edgeplane settings for every https edge: HTTP limits, timeouts, the cleartext listener.'),
     })
     .strict();
 }
@@ -350,6 +524,11 @@ export type IpRestrictionConfig = NonNullable<EdgeConfig['ip_restriction']>;
 export type MutualTlsConfig = NonNullable<TlsEdgeConfig['mutual_tls']>;
 export type TlsTerminationConfig = TlsEdgeConfig['tls_termination'];
 export type HttpsTlsTerminationConfig = HttpsEdgeConfig['tls_termination'];
+export type RouteConfig = HttpsEdgeConfig['routes'][number];
+export type CircuitBreakerConfig = NonNullable<RouteConfig['circuit_breaker']>;
+export type HeadersModuleConfig = NonNullable<RouteConfig['request_headers']>;
+export type UserAgentFilterConfig = NonNullable<RouteConfig['user_agent_filter']>;
+export type HttpConfig = EdgeplaneConfig['http'];
 
 /** The collections whose items have ids, in config order. */
 export const COLLECTIONS = [

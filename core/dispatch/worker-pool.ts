@@ -27,6 +27,8 @@ interface Slot {
 export interface WorkerPoolOptions {
   size: number;
   counters: Counters;
+  /** The process-wide circuit breaker table (core/tables/breakers.ts). */
+  breakerBuffer: SharedArrayBuffer;
   closeFd: (fd: number) => void;
   onEvents: (data: string, count: number) => void;
 }
@@ -140,7 +142,7 @@ export class WorkerPool {
   private spawn(slot: Slot): Promise<void> {
     return new Promise((resolve) => {
       const worker = new Worker(WORKER_ENTRY, {
-        workerData: { counterBuffer: this.opts.counters.buffer, workerIndex: slot.index },
+        workerData: { counterBuffer: this.opts.counters.buffer, breakerBuffer: this.opts.breakerBuffer, workerIndex: slot.index },
         name: `edgeplane-worker-${slot.index}`,
       });
       slot.worker = worker;

@@ -1,20 +1,31 @@
 // Compiles a validated config into one generation: the shared host and IP tables, the flat edge,
 // hostport and backend arrays the workers index into, and the plan of public listeners.
 import type { LoadedConfig } from '../config/load.js';
-import type { EdgeplaneConfig } from '../config/schema.js';
+import type { EdgeplaneConfig, HeadersModuleConfig, HttpConfig, RouteConfig } from '../config/schema.js';
 import { buildHostTable, type HostEntry } from '../tables/host-table.js';
 import { buildIpTable } from '../tables/ip-table.js';
 import type { SlotMap } from '../tables/counters.js';
 import { coveringDomain } from '../config/domain-index.js';
 import { splitHostPort } from '../config/syntax.js';
-import type { BackendSpec, EdgeSpec, EndpointSpec, GenerationSpec, HostportSpec, ListenerPlan, CertificateSpec } from './spec.js';
+import type {
+  BackendSpec, CertificateSpec, EdgeSpec, EndpointSpec, GenerationSpec, HeadersModuleSpec, HostportSpec, HttpSettingsSpec,
+  ListenerPlan, RouteModulesSpec, RouteSpec,
+} from './spec.js';
 
 type Backend = EdgeplaneConfig['backends'][number];
 type Edge = EdgeplaneConfig['edges'][number];
 
-export interface BuiltGeneration { spec: GenerationSpec; listeners: ListenerPlan[] }
+export interface PlainListener { address: string; port: number; mode: 'redirect' | 'serve' }
 
-export interface SlotMaps { edges: SlotMap; backends: SlotMap }
+export interface BuiltGeneration {
+  spec: GenerationSpec;
+  listeners: ListenerPlan[];
+  /** The cleartext HTTP listener (http.plain_listen), also among `listeners` as kind 'http'; null when off. */
+  plain: PlainListener | null;
+}
+
+/** Stable slots across generations; `breakers` is keyed "<edge id>/<route id>" (capacity MAX_BREAKERS). */
+export interface SlotMaps { edges: SlotMap; backends: SlotMap; breakers: SlotMap }
 
 const DEFAULT_ACCOUNT_ID = 'ac_edgeplane';
 const CONNECT_TIMEOUT_MS = 10_000;
@@ -24,6 +35,11 @@ function hostPort(text: string): { host: string; port: number } {
   const hp = splitHostPort(text, true);
   if ('error' in hp) throw new Error(`unvalidated config reached the generation builder: ${hp.error}`);
   return hp;
+}
+
+// Whole ms (Node's server timeouts take integers); a positive setting never rounds down to 0 (= off).
+function toMs(seconds: number): number {
+  return seconds > 0 ? Math.max(1, Math.round(seconds * 1000)) : 0;
 }
 
 function isEnabled(module: { enabled?: boolean | null } | null | undefined): boolean {
@@ -72,6 +88,56 @@ function compileBackends(config: EdgeplaneConfig, slots: SlotMaps): { specs: Bac
   return { specs, index };
 }
 
+function compileHeaders(module: HeadersModuleConfig): HeadersModuleSpec {
+  const add: Record<string, string> = {};
+  for (const [name, value] of Object.entries(module.add)) add[name.toLowerCase()] = value;
+  return { add, remove: module.remove.map((name) => name.toLowerCase()) };
+}
+
+interface RouteRefs { backends: Map<string, number>; policies: Map<string, number>; slots: SlotMaps }
+
+function compileRoute(edgeId: string, route: RouteConfig, refs: RouteRefs): RouteSpec {
+  const { backend, ip_restriction: restriction, circuit_breaker: breaker, compression, user_agent_filter: uaFilter } = route;
+  const modules: RouteModulesSpec = {};
+  if (restriction !== undefined && isEnabled(restriction)) modules.ip_restriction = { ipPolicies: restriction.ip_policy_ids.map((id) => refs.policies.get(id)!) };
+  if (breaker !== undefined && isEnabled(breaker)) {
+    modules.circuit_breaker = {
+      slot: refs.slots.breakers.slotFor(`${edgeId}/${route.id}`),
+      errorThresholdPercentage: breaker.error_threshold_percentage,
+      trippedDurationMs: toMs(breaker.tripped_duration),
+      rollingWindowMs: toMs(breaker.rolling_window),
+      numBuckets: breaker.num_buckets,
+      volumeThreshold: breaker.volume_threshold,
+    };
+  }
+  if (compression !== undefined && isEnabled(compression)) modules.compression = {};
+  if (route.request_headers !== undefined && isEnabled(route.request_headers)) modules.request_headers = compileHeaders(route.request_headers);
+  if (route.response_headers !== undefined && isEnabled(route.response_headers)) modules.response_headers = compileHeaders(route.response_headers);
+  if (uaFilter !== undefined && isEnabled(uaFilter)) modules.user_agent_filter = { allow: [...uaFilter.allow], deny: [...uaFilter.deny] };
+  return {
+    id: route.id,
+    matchType: route.match_type,
+    match: route.match,
+    backend: backend !== undefined && isEnabled(backend) ? refs.backends.get(backend.backend_id) ?? -1 : -1,
+    maxRequestBodyBytes: route.max_request_body_bytes,
+    modules,
+  };
+}
+
+function httpSettings(http: HttpConfig): HttpSettingsSpec {
+  return {
+    maxHeaderBytes: http.max_header_bytes,
+    maxUrlBytes: http.max_url_bytes,
+    headerTimeoutMs: toMs(http.header_timeout),
+    keepAliveTimeoutMs: toMs(http.keep_alive_timeout),
+    maxConcurrentStreams: http.max_concurrent_streams,
+    upstreamResponseHeaderTimeoutMs: toMs(http.upstream_response_header_timeout),
+    upstreamIdleTimeoutMs: toMs(http.upstream_idle_timeout),
+    maxIdleUpstreamConnections: http.max_idle_upstream_connections,
+    plainMode: http.plain_mode,
+  };
+}
+
 export function buildGeneration(loaded: LoadedConfig, generation: number, slots: SlotMaps): BuiltGeneration {
   const config = loaded.config;
   const backends = compileBackends(config, slots);
@@ -85,6 +151,7 @@ export function buildGeneration(loaded: LoadedConfig, generation: number, slots:
   const hostEntries: HostEntry[] = [];
   const listeners = new Map<string, ListenerPlan>();
   const certificates: Record<string, CertificateSpec> = {};
+  const routeRefs: RouteRefs = { backends: backends.index, policies: policyIndex, slots };
 
   config.edges.forEach((edge: Edge) => {
     const termination = edge.tls_termination;
@@ -101,6 +168,7 @@ export function buildGeneration(loaded: LoadedConfig, generation: number, slots:
       minVersion: termination?.min_version === '1.3' ? 'TLSv1.3' : 'TLSv1.2',
       clientCaPems: mtls ? mtls.certificate_authority_ids.map((id: string) => caPem.get(id)!).filter(Boolean) : null,
       ipPolicies: restriction ? restriction.ip_policy_ids.map((id: string) => policyIndex.get(id)!) : null,
+      routes: edge.type === 'https' ? edge.routes.map((route) => compileRoute(edge.id, route, routeRefs)) : [],
     });
     for (const hostport of edge.hostports) {
       const { host, port } = hostPort(hostport);
@@ -137,6 +205,15 @@ export function buildGeneration(loaded: LoadedConfig, generation: number, slots:
     accountId: DEFAULT_ACCOUNT_ID,
     tcpIdleTimeoutMs: config.tcp_idle_timeout * 1000,
     connectTimeoutMs: CONNECT_TIMEOUT_MS,
+    http: httpSettings(config.http),
+    eventsEnabled: config.events !== null,
   };
-  return { spec, listeners: [...listeners.values()] };
+  let plain: PlainListener | null = null;
+  if (config.http.plain_listen !== null) {
+    const { host, port } = hostPort(config.http.plain_listen);
+    plain = { address: host, port, mode: config.http.plain_mode };
+    const key = `http/${host}:${port}`;
+    listeners.set(key, { key, kind: 'http', address: host, port, hostport: -1 });
+  }
+  return { spec, listeners: [...listeners.values()], plain };
 }

@@ -23,6 +23,63 @@ export interface EdgeSpec {
   clientCaPems: string[] | null;
   /** Indexes into the IP table's policies (ip_restriction), or null when unrestricted. */
   ipPolicies: number[] | null;
+  /** https edges: routes in config order (the worker sorts them for matching). Empty otherwise. */
+  routes: RouteSpec[];
+}
+
+// ---- HTTPS routes (issue 3). Everything is plain data: workers compile it into pipelines. ----
+
+export interface RouteSpec {
+  id: string;
+  matchType: 'exact_path' | 'path_prefix';
+  match: string;
+  /** Index into GenerationSpec.backends, or -1 when the route has no (enabled) backend. */
+  backend: number;
+  /** Largest request body accepted (413 beyond it); 0 = unlimited. */
+  maxRequestBodyBytes: number;
+  /** Enabled modules only; an absent key means the module is off. */
+  modules: RouteModulesSpec;
+}
+
+export interface HeadersModuleSpec {
+  /** Lower-case header name → template text (may contain ${...}). */
+  add: Record<string, string>;
+  /** Lower-case header names. */
+  remove: string[];
+}
+
+export interface CircuitBreakerSpec {
+  /** Slot in the shared breaker table; stable across reloads for the same edge/route ids. */
+  slot: number;
+  /** Fraction 0..1. */
+  errorThresholdPercentage: number;
+  trippedDurationMs: number;
+  rollingWindowMs: number;
+  numBuckets: number;
+  volumeThreshold: number;
+}
+
+export interface RouteModulesSpec {
+  ip_restriction?: { ipPolicies: number[] };
+  circuit_breaker?: CircuitBreakerSpec;
+  compression?: Record<string, never>;
+  request_headers?: HeadersModuleSpec;
+  response_headers?: HeadersModuleSpec;
+  user_agent_filter?: { allow: string[]; deny: string[] };
+}
+
+/** Server-wide HTTP limits and timeouts (config `http:`), in bytes and milliseconds. */
+export interface HttpSettingsSpec {
+  maxHeaderBytes: number;
+  maxUrlBytes: number;
+  headerTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+  maxConcurrentStreams: number;
+  upstreamResponseHeaderTimeoutMs: number;
+  upstreamIdleTimeoutMs: number;
+  maxIdleUpstreamConnections: number;
+  /** What the cleartext listener (http.plain_listen) does, when there is one. */
+  plainMode: 'serve' | 'redirect';
 }
 
 export interface HostportSpec {
@@ -45,14 +102,20 @@ export interface GenerationSpec {
   accountId: string;
   tcpIdleTimeoutMs: number;
   connectTimeoutMs: number;
+  http: HttpSettingsSpec;
+  /** False when no event output is configured: workers then skip building per-request events. */
+  eventsEnabled?: boolean;
 }
 
-/** One public listener: 'sni' listeners peek the ClientHello, 'tcp' listeners serve one hostport. */
+/**
+ * One public listener: 'sni' listeners peek the ClientHello, 'tcp' listeners serve one hostport, the
+ * 'http' listener (config http.plain_listen) takes cleartext HTTP routed per request by Host.
+ */
 export interface ListenerPlan {
   key: string;
-  kind: 'sni' | 'tcp';
+  kind: 'sni' | 'tcp' | 'http';
   address: string;
   port: number;
-  /** For tcp listeners: the HostportSpec index it serves. */
+  /** For tcp listeners: the HostportSpec index it serves; -1 otherwise. */
   hostport: number;
 }

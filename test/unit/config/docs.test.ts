@@ -17,6 +17,19 @@ t.test('the reference names every section and field with its default', async (tt
   tt.notMatch(tcp, /\| `(mutual_tls|tls_termination)` \|/, 'fields refused on tcp edges are not listed');
 });
 
+t.test('routes, their modules and the http block are documented', async (tt) => {
+  const md = renderConfigDocs();
+  for (const title of ['`edges[].routes[]`', '`edges[].routes[].circuit_breaker`', '`edges[].routes[].request_headers`', '`edges[].routes[].user_agent_filter`', '`http`']) {
+    tt.ok(md.includes(`# ${title}`), title);
+  }
+  const https = md.slice(md.indexOf('### `edges[] (type: https)`'), md.indexOf('#### `edges[].routes[]`'));
+  tt.notMatch(https, /\| `(backend|ip_restriction)` \|/, 'https edges take backend and ip_restriction per route only');
+  tt.match(md, /\| `match` \| string \| \*\*required\*\* \| A path such as/, 'a required-with-code field reads as required');
+  tt.match(md, /\| `max_request_body_bytes` \| integer \| `104857600` \| edgeplane extension/);
+  tt.match(md, /\| `num_buckets` \| integer \| `10` \|/);
+  tt.match(md, /\| `plain_mode` \| `"redirect"` \\\| `"serve"` \| `"redirect"` \|/);
+});
+
 t.test('docs/config.md is up to date with the schema', async (tt) => {
   tt.equal(readFileSync(CHECKED_IN, 'utf8'), renderConfigDocs(), 'regenerate: node dist/core/config/docs.js > docs/config.md');
 });

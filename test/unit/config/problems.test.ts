@@ -36,7 +36,7 @@ function base(): Json {
         mutual_tls: { certificate_authority_ids: ['ca_clients'] },
       },
       { id: 'edgtcp_ssh', type: 'tcp', hostports: ['127.0.0.1:2222'], backend: { backend_id: 'bkd_w' }, ip_restriction: { ip_policy_ids: ['ipp_office'] } },
-      { id: 'edghttps_www', type: 'https', hostports: ['www.example.test:443'], backend: { backend_id: 'bkd_r' } },
+      { id: 'edghttps_www', type: 'https', hostports: ['www.example.test:443'], routes: [{ match_type: 'path_prefix', match: '/', backend: { backend_id: 'bkd_r' } }] },
     ],
   };
 }

@@ -1,0 +1,247 @@
+// The HTTP/1.1 engine: one client connection (cleartext or TLS) parsed with llhttp and served one
+// request at a time. Pipelined requests queue behind the one in flight (their bodies are held, and
+// reading stops while the queue is long), so responses go out in order.
+import type net from 'node:net';
+import type { HttpSettingsSpec } from '../../core/generation/spec.js';
+import type { ConnectionInfo, EdgeResponse, HeaderList } from './exchange.js';
+import { HTTPParser, METHODS, kOnBody, kOnHeaders, kOnHeadersComplete, kOnMessageComplete, isParserError } from './llhttp.js';
+import { Transaction, type BodyFraming, type ClientResponse, type ForwardContext } from './forward.js';
+import { EDGE_ERRORS, reasonPhrase } from './errors.js';
+import { pipeSockets } from '../pipe.js';
+import type { RequestStart, Routed } from './request.js';
+
+/** Picks the edge and route for a request: an Exchange to serve, or an answer before any route. */
+export type RequestRouter = (start: RequestStart) => Routed;
+
+export interface Http1Options {
+  conn: ConnectionInfo;
+  settings: HttpSettingsSpec;
+  ctx: ForwardContext;
+  route: RequestRouter;
+  /** Called once when the connection is finished. */
+  onClose(): void;
+}
+
+const MAX_QUEUED = 8;
+
+export function serveHttp1(socket: net.Socket, opts: Http1Options, initial?: Buffer): void {
+  new Http1Connection(socket, opts).start(initial);
+}
+
+class Http1Connection {
+  private readonly parser = new HTTPParser();
+  private headerChunks: string[] = [];
+  private urlChunks = '';
+  private current: Transaction | null = null;
+  private readonly queue: Transaction[] = [];
+  /** The transaction the parser is currently delivering body bytes to. */
+  private receiving: Transaction | null = null;
+  private closing = false;
+  private upgrading: Buffer[] | null = null;
+  private headerTimer: NodeJS.Timeout | null = null;
+  private inRequestHead = false;
+  private closed = false;
+
+  constructor(private readonly socket: net.Socket, private readonly opts: Http1Options) {
+    const { settings } = opts;
+    // llhttp's limit covers the request line too; URL and headers get their own checks (414/431).
+    this.parser.initialize(HTTPParser.REQUEST, {}, settings.maxHeaderBytes + settings.maxUrlBytes, 0);
+    this.parser[kOnHeaders] = (headers: string[], url: string) => { for (const h of headers) this.headerChunks.push(h); this.urlChunks += url; };
+    this.parser[kOnHeadersComplete] = this.onHeadersComplete.bind(this);
+    this.parser[kOnBody] = (chunk: Buffer) => { this.receiving?.requestData(chunk); };
+    this.parser[kOnMessageComplete] = () => {
+      const tx = this.receiving;
+      this.receiving = null;
+      tx?.requestEnd();
+    };
+  }
+
+  start(initial?: Buffer): void {
+    const socket = this.socket;
+    socket.setNoDelay(true);
+    socket.on('data', (data: Buffer) => this.onData(data));
+    socket.on('end', () => { if (this.current === null && this.queue.length === 0) socket.end(); else this.closing = true; });
+    socket.on('error', () => socket.destroy());
+    socket.once('close', () => this.onSocketClose());
+    socket.setTimeout(this.opts.settings.keepAliveTimeoutMs, () => { if (this.current === null) socket.destroy(); });
+    this.armHeaderTimer();
+    if (initial !== undefined && initial.length > 0) this.onData(initial);
+    socket.resume();
+  }
+
+  private armHeaderTimer(): void {
+    if (this.headerTimer !== null) return;
+    this.headerTimer = setTimeout(() => {
+      this.headerTimer = null;
+      if (this.inRequestHead) this.failConnection(EDGE_ERRORS.headerTimeout);
+      else if (this.current === null) this.socket.destroy();
+    }, this.opts.settings.headerTimeoutMs);
+  }
+
+  private clearHeaderTimer(): void {
+    if (this.headerTimer !== null) { clearTimeout(this.headerTimer); this.headerTimer = null; }
+  }
+
+  private onData(data: Buffer): void {
+    if (this.upgrading !== null) { this.upgrading.push(data); return; }
+    if (this.receiving === null && !this.inRequestHead) { this.inRequestHead = true; this.armHeaderTimer(); }
+    const result = this.parser.execute(data);
+    if (isParserError(result)) {
+      this.failConnection(result.code === 'HPE_HEADER_OVERFLOW' ? EDGE_ERRORS.headersTooLarge : EDGE_ERRORS.badRequest);
+      return;
+    }
+    // An upgrade request ends llhttp's part: what followed its head belongs to the new protocol.
+    const early = this.upgrading as Buffer[] | null;
+    if (early !== null && result < data.length) early.push(data.subarray(result));
+  }
+
+  private onHeadersComplete(major: number, minor: number, headers: string[] | undefined, method: number, url: string | undefined, _s: number, _m: string, upgrade: boolean, keepAlive: boolean): number {
+    this.inRequestHead = false;
+    this.clearHeaderTimer();
+    let raw = headers ?? [];
+    if (this.headerChunks.length > 0) { raw = this.headerChunks.concat(raw); this.headerChunks = []; }
+    const target = this.urlChunks + (url ?? '');
+    this.urlChunks = '';
+    const { settings } = this.opts;
+    if (target.length > settings.maxUrlBytes) { this.failConnection(EDGE_ERRORS.urlTooLong); return 1; }
+    let headerBytes = 0;
+    for (let i = 0; i < raw.length; i++) headerBytes += raw[i]!.length + 2;
+    if (headerBytes > settings.maxHeaderBytes) { this.failConnection(EDGE_ERRORS.headersTooLarge); return 1; }
+    if (!keepAlive) this.closing = true;
+
+    const version = major === 1 && minor === 0 ? '1.0' : '1.1';
+    const methodName = METHODS[method] ?? 'GET';
+    let framing: BodyFraming = { kind: 'none' };
+    let upgradeProtocol: string | null = null;
+    for (let i = 0; i < raw.length; i += 2) {
+      const name = raw[i]!.toLowerCase();
+      raw[i] = name;
+      if (name === 'transfer-encoding') framing = { kind: 'chunked' }; // llhttp already refused anything but a final chunked
+      else if (name === 'content-length' && framing.kind !== 'chunked') framing = { kind: 'length', length: Number(raw[i + 1]) };
+      else if (name === 'upgrade' && upgrade) upgradeProtocol = raw[i + 1]!;
+    }
+    const start: RequestStart = { method: methodName, target, version, headers: raw, upgrade: upgradeProtocol, framing };
+    const routed = this.opts.route(start);
+    if ('answer' in routed) {
+      // Answered before any transaction (bad host, bad path): the request body is not wanted.
+      this.answerBare(routed.answer, version);
+      this.closing = true;
+      return 1;
+    }
+    const socket = this.socket;
+    const tx = new Transaction(this.opts.ctx, routed.route, routed.x, this.clientResponse(routed.x.method, version), socket, framing);
+    if (upgradeProtocol !== null) {
+      this.upgrading = [];
+      this.closing = true; // unless the upstream switches protocols, the connection ends with this response
+    }
+    this.receiving = tx;
+    // No body: the request is complete now, so an early answer leaves the connection reusable.
+    if (framing.kind === 'none' && upgradeProtocol === null) { this.receiving = null; tx.requestEnd(); }
+    tx.onDone = () => this.next(tx);
+    if (this.current === null) { this.current = tx; tx.start(); }
+    else {
+      this.queue.push(tx);
+      if (this.queue.length >= MAX_QUEUED) this.socket.pause();
+    }
+    return 0;
+  }
+
+  private next(tx: Transaction): void {
+    if (this.current !== tx) return;
+    this.current = null;
+    // The client is still sending a body nobody will read: the connection cannot be reused.
+    if (!tx.requestFinished) this.closing = true;
+    if (this.closing) { this.closeAfterWrites(); return; }
+    const next = this.queue.shift();
+    if (this.queue.length < MAX_QUEUED) this.socket.resume();
+    if (next !== undefined) { this.current = next; next.start(); }
+  }
+
+  private clientResponse(method: string, version: '1.0' | '1.1'): ClientResponse {
+    const socket = this.socket;
+    let chunked = false;
+    const self = this;
+    return {
+      head(status, headers, length) {
+        let head = `HTTP/1.1 ${status} ${reasonPhrase(status)}\r\n`;
+        for (let i = 0; i < headers.length; i += 2) head += `${headers[i]}: ${headers[i + 1]}\r\n`;
+        const bodyless = method === 'HEAD' || status === 204 || status === 304 || status < 200;
+        if (length >= 0) head += `content-length: ${length}\r\n`;
+        else if (!bodyless) {
+          if (version === '1.1') { chunked = true; head += 'transfer-encoding: chunked\r\n'; }
+          else self.closing = true; // HTTP/1.0: the body ends with the connection
+        }
+        if (self.closing) head += 'connection: close\r\n';
+        else if (version === '1.0') head += 'connection: keep-alive\r\n';
+        socket.cork();
+        socket.write(head + '\r\n', 'latin1');
+        process.nextTick(uncork, socket);
+      },
+      write(chunk) {
+        if (!chunked) return socket.write(chunk);
+        socket.write(chunk.length.toString(16) + '\r\n', 'latin1');
+        socket.write(chunk);
+        return socket.write('\r\n', 'latin1');
+      },
+      onceDrain(fn) { socket.once('drain', fn); },
+      end() { if (chunked) socket.write('0\r\n\r\n', 'latin1'); },
+      abort() { socket.destroy(); },
+      upgrade(status, headers, upstream, head) {
+        let text = `HTTP/1.1 ${status} ${reasonPhrase(status)}\r\n`;
+        for (let i = 0; i < headers.length; i += 2) text += `${headers[i]}: ${headers[i + 1]}\r\n`;
+        socket.write(text + '\r\n', 'latin1');
+        if (head.length > 0) socket.write(head);
+        for (const early of self.upgrading ?? []) upstream.write(early);
+        self.upgrading = null;
+        self.clearHeaderTimer();
+        self.socket.setTimeout(0);
+        self.socket.removeAllListeners('data');
+        self.socket.removeAllListeners('end');
+        upstream.setNoDelay(true);
+        pipeSockets(socket, upstream, self.opts.settings.keepAliveTimeoutMs * 10, () => socket.destroy());
+      },
+    };
+  }
+
+  /** An answer without a transaction: write it and close. */
+  private answerBare(r: EdgeResponse, version: '1.0' | '1.1'): void {
+    void version;
+    const body = r.body ?? `${r.errorCode}\n`;
+    let head = `HTTP/1.1 ${r.status} ${reasonPhrase(r.status)}\r\n`;
+    for (let i = 0; i < (r.headers?.length ?? 0); i += 2) head += `${r.headers![i]}: ${r.headers![i + 1]}\r\n`;
+    if (r.errorCode !== '') head += `ngrok-error-code: ${r.errorCode}\r\n`;
+    head += `content-type: text/plain; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n`;
+    if (this.current === null) { this.socket.end(head + body); return; }
+    // Behind a request in flight: wait for it so responses stay in order.
+    this.closing = true;
+  }
+
+  /** Protocol error: answer (when nothing is being written) and close; other requests on it are abandoned. */
+  private failConnection(r: EdgeResponse): void {
+    this.parser.pause?.();
+    this.socket.removeAllListeners('data');
+    if (this.current === null) this.answerBare(r, '1.1');
+    else this.socket.destroy();
+  }
+
+  private closeAfterWrites(): void {
+    for (const tx of this.queue) tx.clientGone();
+    this.queue.length = 0;
+    this.socket.end();
+  }
+
+  private onSocketClose(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.clearHeaderTimer();
+    this.current?.clientGone();
+    for (const tx of this.queue) tx.clientGone();
+    this.queue.length = 0;
+    try { this.parser.close(); } catch { /* already freed */ }
+    this.opts.onClose();
+  }
+}
+
+function uncork(socket: net.Socket): void { socket.uncork(); }
+
+export type { HeaderList };

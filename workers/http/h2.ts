@@ -1,0 +1,105 @@
+// The HTTP/2 engine: node:http2's session over our already-terminated TLS socket. Each stream
+// becomes one Transaction; upstreams stay HTTP/1.1 (spec §1.5: HTTP/2 is offered to clients
+// whatever the upstream speaks).
+import http2 from 'node:http2';
+import type tls from 'node:tls';
+import type { HttpSettingsSpec } from '../../core/generation/spec.js';
+import type { HeaderList } from './exchange.js';
+import { Transaction, type BodyFraming, type ClientResponse, type ForwardContext } from './forward.js';
+import { EDGE_ERRORS } from './errors.js';
+import type { RequestStart, Routed } from './request.js';
+
+export interface Http2Options {
+  settings: HttpSettingsSpec;
+  ctx: ForwardContext;
+  route(start: RequestStart): Routed;
+  onClose(): void;
+}
+
+const { NGHTTP2_INTERNAL_ERROR, NGHTTP2_REFUSED_STREAM } = http2.constants;
+
+export function serveHttp2(socket: tls.TLSSocket, opts: Http2Options): void {
+  const { settings } = opts;
+  const server = http2.createServer({
+    maxSessionMemory: 32,
+    maxHeaderListPairs: 256,
+    settings: { maxConcurrentStreams: settings.maxConcurrentStreams, maxHeaderListSize: settings.maxHeaderBytes, enablePush: false },
+  });
+  server.on('stream', (stream: http2.ServerHttp2Stream, _headers: http2.IncomingHttpHeaders, _flags: number, rawHeaders: string[]) => onStream(stream, rawHeaders, opts));
+  server.on('session', (session: http2.ServerHttp2Session) => {
+    session.setTimeout(settings.keepAliveTimeoutMs, () => session.close());
+    session.on('error', () => session.destroy());
+    session.once('close', () => opts.onClose());
+  });
+  server.on('sessionError', () => { /* the session's own error handler closes it */ });
+  // Only tls.Server clears this flag on server sockets; Http2Session waits for it (for a
+  // 'secureConnect' that server sockets never emit) before it reads a byte.
+  (socket as tls.TLSSocket & { secureConnecting: boolean }).secureConnecting = false;
+  server.emit('connection', socket);
+}
+
+function onStream(stream: http2.ServerHttp2Stream, raw: string[], opts: Http2Options): void {
+  stream.on('error', () => { /* reset by the peer; close handles the books */ });
+  let method = 'GET';
+  let path = '';
+  let authority: string | undefined;
+  let protocol: string | undefined;
+  const headers: HeaderList = [];
+  let framing: BodyFraming = stream.endAfterHeaders ? { kind: 'none' } : { kind: 'chunked' };
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    const value = raw[i + 1]!;
+    if (name.charCodeAt(0) === 58 /* : */) {
+      if (name === ':method') method = value;
+      else if (name === ':path') path = value;
+      else if (name === ':authority') authority = value;
+      else if (name === ':protocol') protocol = value;
+      continue;
+    }
+    if (name === 'host') { authority ??= value; continue; }
+    if (name === 'content-length' && framing.kind !== 'none') framing = { kind: 'length', length: Number(value) };
+    headers.push(name, value);
+  }
+  if (authority !== undefined) headers.unshift('host', authority);
+  if (method === 'CONNECT' || protocol !== undefined || path.length > opts.settings.maxUrlBytes) {
+    const r = path.length > opts.settings.maxUrlBytes ? EDGE_ERRORS.urlTooLong : { status: 501, errorCode: 'ERR_EDGEPLANE_501', body: 'CONNECT is not supported over HTTP/2 here.' };
+    answer(stream, r.status, r.errorCode);
+    return;
+  }
+  const routed = opts.route({ method, target: path, version: '2', headers, upgrade: null, framing });
+  if ('answer' in routed) { answer(stream, routed.answer.status, routed.answer.errorCode); return; }
+  const tx = new Transaction(opts.ctx, routed.route, routed.x, streamResponse(stream), stream, framing);
+  stream.on('data', (chunk: Buffer) => tx.requestData(chunk));
+  stream.once('end', () => tx.requestEnd());
+  stream.once('close', () => { if (!tx.finished) tx.clientGone(); });
+  if (framing.kind === 'none') tx.requestEnd();
+  tx.start();
+}
+
+function answer(stream: http2.ServerHttp2Stream, status: number, errorCode: string): void {
+  if (stream.destroyed) return;
+  stream.respond({ ':status': status, 'ngrok-error-code': errorCode, 'content-type': 'text/plain; charset=utf-8' });
+  stream.end(`${errorCode}\n`);
+}
+
+function streamResponse(stream: http2.ServerHttp2Stream): ClientResponse {
+  return {
+    head(status, headers, length) {
+      if (stream.destroyed) return;
+      const out: http2.OutgoingHttpHeaders = { ':status': status };
+      for (let i = 0; i < headers.length; i += 2) {
+        const name = headers[i]!;
+        const prev = out[name];
+        out[name] = prev === undefined ? headers[i + 1]! : ([] as string[]).concat(prev as string | string[], headers[i + 1]!);
+      }
+      if (length >= 0) out['content-length'] = length;
+      stream.respond(out);
+    },
+    write(chunk) { return stream.destroyed ? true : stream.write(chunk); },
+    onceDrain(fn) { stream.once('drain', fn); },
+    end() { if (!stream.destroyed) stream.end(); },
+    abort() { if (!stream.destroyed) stream.close(NGHTTP2_INTERNAL_ERROR); },
+  };
+}
+
+export { NGHTTP2_REFUSED_STREAM };

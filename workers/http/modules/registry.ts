@@ -1,0 +1,26 @@
+// Every HTTP route module, in pipeline order (spec §1.9). Request side: ip_restriction first,
+// request_headers last before the upstream. Response side, same order: circuit breaker accounting,
+// compression, response_headers (then request_headers' Location rewrite). Adding a module = its
+// file + one line here.
+import type { RouteModulesSpec } from '../../../core/generation/spec.js';
+import type { ModuleEntry, ModuleFactory } from '../pipeline.js';
+import { createCircuitBreaker } from './circuit-breaker.js';
+import { createCompression } from './compression.js';
+import { createIpRestriction } from './ip-restriction.js';
+import { createRequestHeaders } from './request-headers.js';
+import { createResponseHeaders } from './response-headers.js';
+import { createUserAgentFilter } from './user-agent-filter.js';
+
+// Checks that a key and its factory agree, then widens the entry to the registry's element type.
+function entry<K extends keyof RouteModulesSpec>(key: K, create: ModuleFactory<K>): ModuleEntry {
+  return { key, create } as unknown as ModuleEntry;
+}
+
+export const MODULE_REGISTRY: readonly ModuleEntry[] = Object.freeze([
+  entry('ip_restriction', createIpRestriction),
+  entry('user_agent_filter', createUserAgentFilter),
+  entry('circuit_breaker', createCircuitBreaker),
+  entry('compression', createCompression),
+  entry('response_headers', createResponseHeaders),
+  entry('request_headers', createRequestHeaders),
+]);
