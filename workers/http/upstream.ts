@@ -43,6 +43,14 @@ export class UpstreamConnection {
   /** A final (non-1xx) response head has been seen for the current exchange. */
   private sawFinal = false;
   reused = false;
+  /**
+   * Deadlines are checked by the pools' sweep, not by a timer per socket: re-arming a socket timer
+   * for every request and every read cost ~3% of a small proxied request.
+   * Busy: no byte from the upstream for `timeoutMs` fails the exchange (504 before the head).
+   * Idle in the pool: closed after the pool's idle timeout.
+   */
+  deadline = Infinity;
+  private timeoutMs = 0;
 
   constructor(readonly socket: net.Socket, private readonly pool: EndpointPool) {
     const parser = new HTTPParser();
@@ -77,10 +85,6 @@ export class UpstreamConnection {
     socket.on('end', () => this.onEnd());
     socket.on('error', (err) => this.fail('reset', err));
     socket.on('close', () => this.fail('reset'));
-    socket.on('timeout', () => {
-      if (this.handler === null) socket.destroy(); // idle in the pool too long
-      else this.fail('timeout');
-    });
   }
 
 
@@ -93,7 +97,8 @@ export class UpstreamConnection {
     this.requestDone = false;
     this.responseDone = false;
     this.keepAlive = false;
-    this.socket.setTimeout(responseTimeoutMs);
+    this.timeoutMs = responseTimeoutMs;
+    this.deadline = Date.now() + responseTimeoutMs;
     this.socket.write(head, 'latin1');
   }
 
@@ -114,7 +119,15 @@ export class UpstreamConnection {
     this.socket.destroy();
   }
 
+  /** Called by the sweep. */
+  expire(now: number): void {
+    if (now < this.deadline) return;
+    if (this.handler === null) { this.pool.forget(this); this.socket.destroy(); }
+    else this.fail('timeout');
+  }
+
   private onData(data: Buffer): void {
+    if (this.handler !== null) this.deadline = Date.now() + this.timeoutMs;
     const result = this.parser.execute(data);
     if (isParserError(result)) {
       this.fail('invalid_response', result);
@@ -160,10 +173,9 @@ export class UpstreamConnection {
     this.pool.forget(this);
     this.socket.removeAllListeners('data');
     this.socket.removeAllListeners('end');
-    this.socket.removeAllListeners('timeout');
     this.socket.removeAllListeners('close');
     this.socket.removeAllListeners('error');
-    this.socket.setTimeout(0);
+    this.deadline = Infinity;
     this.parser.close?.();
   }
 }
@@ -196,8 +208,13 @@ export class EndpointPool {
 
   putBack(conn: UpstreamConnection): void {
     if (this.idle.length >= this.settings.maxIdle) { this.forget(conn); conn.socket.destroy(); return; }
-    conn.socket.setTimeout(this.settings.idleTimeoutMs);
+    conn.deadline = Date.now() + this.settings.idleTimeoutMs;
     this.idle.push(conn);
+  }
+
+  /** Closes idle connections past their time and fails exchanges whose upstream went quiet. */
+  sweep(now: number): void {
+    for (const conn of [...this.all]) conn.expire(now);
   }
 
   forget(conn: UpstreamConnection): void {
@@ -216,8 +233,18 @@ export class EndpointPool {
 /** Every endpoint pool of one worker, keyed by host:port:tls. */
 export class UpstreamPools {
   private readonly pools = new Map<string, EndpointPool>();
+  private sweeper: NodeJS.Timeout | null = null;
 
   constructor(private settings: PoolSettings) {}
+
+  private startSweeping(): void {
+    // Quarter-second resolution is plenty for timeouts configured in seconds.
+    this.sweeper = setInterval(() => {
+      const now = Date.now();
+      for (const pool of this.pools.values()) pool.sweep(now);
+    }, 250);
+    this.sweeper.unref();
+  }
 
   /** Newer generations may change timeouts; existing pools keep their sockets. */
   configure(settings: PoolSettings): void { this.settings = settings; }
@@ -226,6 +253,7 @@ export class UpstreamPools {
     const key = `${endpoint.host}:${endpoint.port}:${endpoint.tls ? 1 : 0}`;
     let pool = this.pools.get(key);
     if (pool === undefined) {
+      if (this.sweeper === null) this.startSweeping();
       pool = new EndpointPool(endpoint, this.settings);
       this.pools.set(key, pool);
     }
@@ -233,6 +261,7 @@ export class UpstreamPools {
   }
 
   close(): void {
+    if (this.sweeper !== null) { clearInterval(this.sweeper); this.sweeper = null; }
     for (const pool of this.pools.values()) pool.close();
     this.pools.clear();
   }
