@@ -14,7 +14,7 @@ import { redactConfig } from './config/redact.js';
 import { buildGeneration } from './generation/build.js';
 import type { GenerationSpec } from './generation/spec.js';
 import { Counters, createCounterBuffer, SlotMap, MAX_BACKENDS, MAX_EDGES } from './tables/counters.js';
-import { createBreakerBuffer, MAX_BREAKERS } from './tables/breakers.js';
+import { Breakers, createBreakerBuffer, MAX_BREAKERS } from './tables/breakers.js';
 import { WorkerPool } from './dispatch/worker-pool.js';
 import { WorkerRuntime } from '../workers/runtime.js';
 import { Acceptor } from './acceptor/acceptor.js';
@@ -41,6 +41,7 @@ export class Daemon {
   private readonly counters = new Counters(createCounterBuffer());
   // Circuit breakers outlive generations (a reload must not reset a tripped breaker).
   private readonly breakerBuffer = createBreakerBuffer();
+  private readonly breakers = new Breakers(this.breakerBuffer);
   private readonly slots = {
     edges: new SlotMap(MAX_EDGES, 'edge'),
     backends: new SlotMap(MAX_BACKENDS, 'backend'),
@@ -192,7 +193,7 @@ export class Daemon {
       else {
         let timer: NodeJS.Timeout | undefined;
         drained = await Promise.race([
-          this.local!.whenIdle().then(() => true),
+          this.local!.drain().then(() => true),
           new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(false), deadlineMs); }),
         ]);
         clearTimeout(timer);
@@ -221,6 +222,8 @@ export class Daemon {
         body: renderMetrics({
           counters: this.counters,
           edgeSlots: this.slots.edges,
+          breakers: this.breakers,
+          breakerSlots: this.slots.breakers,
           workers: this.pool?.stats() ?? [{ index: 0, threadId: 0, ready: true, active: this.counters.workerActive(0), handled: this.counters.workerHandled(0), restarts: 0 }],
           accepted: this.acceptor.accepted,
           refusals: this.acceptor.refusals,

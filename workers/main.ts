@@ -55,7 +55,7 @@ port.on('message', (msg: ToWorker) => {
       adopt(msg.handoff);
       break;
     case 'drain':
-      void runtime.whenIdle().then(() => { runtime.events.flush(); send({ type: 'drained' }); });
+      void runtime.drain().then(() => { runtime.events.flush(); send({ type: 'drained' }); });
       break;
     case 'flush':
       runtime.events.flush();

@@ -12,6 +12,8 @@ import type { Handoff } from './handoff.js';
 import { Breakers } from '../core/tables/breakers.js';
 import { createHttpWorkerState, servePlainHttp, connectionInfo } from './http/serve.js';
 import { publishExchange } from './http/publish.js';
+import { drainHttp1 } from './http/h1.js';
+import { drainHttp2 } from './http/h2.js';
 
 interface Installed { spec: GenerationSpec; pins: number }
 
@@ -84,6 +86,13 @@ export class WorkerRuntime {
     this.counters.addWorkerActive(this.workerIndex, -1);
     if (installed !== undefined) { installed.pins--; this.collect(); }
     if (this.active === 0) this.notifyIdle();
+  }
+
+  /** Starts a drain: HTTP connections close when idle (keep-alive would hold them open otherwise). */
+  drain(): Promise<void> {
+    drainHttp1();
+    drainHttp2();
+    return this.whenIdle();
   }
 
   /** Resolves once no connection is open (drain). */

@@ -2,10 +2,14 @@
 // Per-worker and per-edge figures come straight from the shared counters, so no worker is asked.
 import { DISPATCH_BUCKETS_US, EdgeField, type Counters, type SlotMap } from '../tables/counters.js';
 import type { WorkerStats } from '../dispatch/worker-pool.js';
+import type { Breakers } from '../tables/breakers.js';
 
 export interface MetricsSnapshot {
   counters: Counters;
   edgeSlots: SlotMap;
+  breakers: Breakers;
+  /** Keys are "<edge id>/<route id>". */
+  breakerSlots: SlotMap;
   workers: WorkerStats[];
   accepted: number;
   refusals: ReadonlyMap<string, number>;
@@ -47,11 +51,26 @@ export function renderMetrics(m: MetricsSnapshot): string {
     ['edgeplane_edge_received_bytes_total', 'counter', EdgeField.BytesIn, 'Bytes received from clients per edge (counted at close).'],
     ['edgeplane_edge_sent_bytes_total', 'counter', EdgeField.BytesOut, 'Bytes sent to clients per edge (counted at close).'],
     ['edgeplane_edge_tls_handshake_failures_total', 'counter', EdgeField.HandshakeFailures, 'Failed TLS handshakes on edges that terminate TLS.'],
+    ['edgeplane_edge_http_requests_total', 'counter', EdgeField.Requests, 'HTTP requests finished per https edge.'],
+    ['edgeplane_edge_http_edge_answered_total', 'counter', EdgeField.EdgeAnswered, 'HTTP requests the edge answered itself with an ngrok-error-code (refusals, gateway errors).'],
+    ['edgeplane_edge_http_responses_5xx_total', 'counter', EdgeField.Responses5xx, 'HTTP responses with status 500 or more per https edge.'],
   ];
   for (const [name, type, field, help] of edgeFamilies) {
     t.family(name, type, help);
     for (const [id, slot] of m.edgeSlots.entries()) t.sample(name, m.counters.edge(slot, field), { edge: id });
   }
+
+  t.family('edgeplane_circuit_breaker_open', 'gauge', 'Whether a route\'s circuit breaker is open (1) or closed (0), for the whole process.');
+  const trips: Array<[Record<string, string>, number]> = [];
+  for (const [key, slot] of m.breakerSlots.entries()) {
+    const cut = key.indexOf('/');
+    const labels = { edge: key.slice(0, cut), route: key.slice(cut + 1) };
+    const state = m.breakers.state(slot);
+    t.sample('edgeplane_circuit_breaker_open', state.state === 'closed' ? 0 : 1, labels);
+    trips.push([labels, state.trips]);
+  }
+  t.family('edgeplane_circuit_breaker_trips_total', 'counter', 'Times a route\'s circuit breaker opened.');
+  for (const [labels, n] of trips) t.sample('edgeplane_circuit_breaker_trips_total', n, labels);
 
   t.family('edgeplane_acceptor_connections_total', 'counter', 'Connections accepted on the public listeners.');
   t.sample('edgeplane_acceptor_connections_total', m.accepted);

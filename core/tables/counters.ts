@@ -14,8 +14,12 @@ export const MAX_WORKERS = 256;
 export const MAX_BACKENDS = 16_384;
 export const MAX_EDGES = 16_384;
 
-export const enum EdgeField { Active = 0, Total = 1, BytesIn = 2, BytesOut = 3, HandshakeFailures = 4, Refused = 5 }
-const EDGE_FIELDS = 6;
+export const enum EdgeField {
+  Active = 0, Total = 1, BytesIn = 2, BytesOut = 3, HandshakeFailures = 4, Refused = 5,
+  /** https edges: requests finished, those answered by the edge itself (ngrok-error-code), and 5xx sent. */
+  Requests = 6, EdgeAnswered = 7, Responses5xx = 8,
+}
+const EDGE_FIELDS = 9;
 
 /** Upper bounds (µs) of the dispatch-latency histogram buckets; the last bucket is +Inf. */
 export const DISPATCH_BUCKETS_US = [10, 25, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000, 50_000] as const;

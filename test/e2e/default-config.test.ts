@@ -30,6 +30,16 @@ t.test('the embedded default serves its demo edges and prints what to try', asyn
   tcp.write('over tcp\n');
   await readUntil(tcp, 'over tcp\n');
   tcp.destroy();
+  // The HTTPS demo edge, with the README's own curl commands (h2 by ALPN, gzip by the route's module).
+  const app = await run('curl', ['-sk', '--http2', '--compressed', '-i', 'https://app.localhost:8443/hello', '--resolve', 'app.localhost:8443:127.0.0.1']);
+  t.match(app.stdout, /^HTTP\/2 200/m, 'the https edge answers over HTTP/2');
+  t.match(app.stdout, /content-encoding: (gzip|deflate)/i, 'the route compresses');
+  t.match(app.stdout, '"path": "/hello"', 'the demo app saw the request');
+  const status = await run('curl', ['-sk', 'https://app.localhost:8443/status', '--resolve', 'app.localhost:8443:127.0.0.1']);
+  t.ok(status.stdout.length > 0, 'the /status route answers from the edge');
+  const redirect = await run('curl', ['-si', 'http://app.localhost:8080/x?y=1', '--resolve', 'app.localhost:8080:127.0.0.1']);
+  t.match(redirect.stdout, /^HTTP\/1\.1 308/m, 'cleartext HTTP is redirected');
+  t.match(redirect.stdout, /location: https:\/\/app\.localhost:8443\/x\?y=1/i);
   const health = await fetch('http://127.0.0.1:4040/healthz');
   t.equal(health.status, 200);
   const config = await (await fetch('http://127.0.0.1:4040/config')).text();
@@ -38,4 +48,5 @@ t.test('the embedded default serves its demo edges and prints what to try', asyn
   proc.kill('SIGTERM');
   t.equal(await exited, 0);
   t.match(stdout, '"event_type":"tcp_connection_closed.v0"', 'events go to stdout by default');
+  t.match(stdout, '"event_type":"http_request_complete.v0"', 'and so do HTTP request events');
 });

@@ -48,6 +48,8 @@ export interface ExchangeVars {
 export interface Exchange {
   readonly conn: ConnectionInfo;
   readonly edgeId: string;
+  /** The edge's stable counter slot (metrics). */
+  readonly edgeSlot: number;
   readonly routeId: string;
   /** As sent by the client (upper case in practice). */
   readonly method: string;

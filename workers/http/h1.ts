@@ -85,6 +85,12 @@ class Http1Connection {
     this.headerDeadline = Infinity;
   }
 
+  /** Drain: idle connections close now, busy ones after their current response. */
+  drain(): void {
+    this.closing = true;
+    if (this.current === null && this.upgrading === null) this.socket.end();
+  }
+
   /** Called by the sweep. */
   expire(now: number): void {
     if (now >= this.headerDeadline) {
@@ -291,3 +297,8 @@ function watch(conn: Http1Connection): void {
 }
 
 function unwatch(conn: Http1Connection): void { watched.delete(conn); }
+
+/** Asks every HTTP/1.1 connection of this worker to finish (SIGTERM drain). */
+export function drainHttp1(): void {
+  for (const conn of watched) conn.drain();
+}

@@ -18,6 +18,15 @@ export interface Http2Options {
 
 const { NGHTTP2_INTERNAL_ERROR, NGHTTP2_REFUSED_STREAM } = http2.constants;
 
+const sessions = new Set<http2.ServerHttp2Session>();
+let draining = false;
+
+/** SIGTERM drain: GOAWAY to every session; streams in flight finish, then the sessions close. */
+export function drainHttp2(): void {
+  draining = true;
+  for (const session of sessions) session.close();
+}
+
 export function serveHttp2(socket: tls.TLSSocket, opts: Http2Options): void {
   const { settings } = opts;
   const server = http2.createServer({
@@ -27,6 +36,9 @@ export function serveHttp2(socket: tls.TLSSocket, opts: Http2Options): void {
   });
   server.on('stream', (stream: http2.ServerHttp2Stream, _headers: http2.IncomingHttpHeaders, _flags: number, rawHeaders: string[]) => onStream(stream, rawHeaders, opts));
   server.on('session', (session: http2.ServerHttp2Session) => {
+    sessions.add(session);
+    session.once('close', () => sessions.delete(session));
+    if (draining) session.close();
     session.setTimeout(settings.keepAliveTimeoutMs, () => session.close());
     session.on('error', () => session.destroy());
     session.once('close', () => opts.onClose());
@@ -35,6 +47,9 @@ export function serveHttp2(socket: tls.TLSSocket, opts: Http2Options): void {
   // Only tls.Server clears this flag on server sockets; Http2Session waits for it (for a
   // 'secureConnect' that server sockets never emit) before it reads a byte.
   (socket as tls.TLSSocket & { secureConnecting: boolean }).secureConnecting = false;
+  // The client's FIN ends the session: with half-open sockets (ours are, for tcp edges) the
+  // session would wait forever for a close that never comes.
+  socket.allowHalfOpen = false;
   server.emit('connection', socket);
 }
 

@@ -49,6 +49,7 @@ class HttpExchange implements Exchange {
   constructor(
     readonly conn: ConnectionInfo,
     readonly edgeId: string,
+    readonly edgeSlot: number,
     readonly routeId: string,
     readonly method: string,
     readonly rawUrl: string,
@@ -87,7 +88,7 @@ export function routeRequest(site: HttpSite, start: RequestStart): Routed {
   const path = split === null ? null : normalizePath(split.path);
   if (split === null || path === null || path === '*') return { answer: EDGE_ERRORS.badRequest };
   const route = edge.routes.find(path) ?? null;
-  const x = new HttpExchange(site.conn, edge.id, route?.spec.id ?? '', start.method, start.target, path, split.query, host, start.version, start.headers);
+  const x = new HttpExchange(site.conn, edge.id, edge.slot, route?.spec.id ?? '', start.method, start.target, path, split.query, host, start.version, start.headers);
   x.upstreamHeaders = upstreamHeaders(start.headers, { clientIp: site.conn.clientIp, proto: site.proto, host: hostHeader ?? host, upgrade: start.upgrade });
   if (hostHeader === undefined) x.upstreamHeaders.unshift('host', host); // HTTP/1.0 without Host
   if (site.conn.clientCert !== null) for (const h of mtlsUpstreamHeaders(site.conn.clientCert)) x.upstreamHeaders.push(h);

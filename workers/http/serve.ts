@@ -3,7 +3,7 @@
 import type net from 'node:net';
 import type tls from 'node:tls';
 import type { GenerationSpec } from '../../core/generation/spec.js';
-import type { Counters } from '../../core/tables/counters.js';
+import { EdgeField, type Counters } from '../../core/tables/counters.js';
 import type { Breakers } from '../../core/tables/breakers.js';
 import type { ClientCertificateInfo, ConnectionInfo, Exchange } from './exchange.js';
 import { compiledHttp, type CompiledHttpGeneration } from './compile.js';
@@ -34,7 +34,13 @@ function forwardContext(state: HttpWorkerState, spec: GenerationSpec, scheme: 'h
     counters: state.counters,
     pools: state.pools,
     responseHeaderTimeoutMs: spec.http.upstreamResponseHeaderTimeoutMs,
-    onComplete: (x, tx) => state.completed(x, spec, scheme, tx),
+    onComplete: (x, tx) => {
+      const { counters } = state;
+      counters.addEdge(x.edgeSlot, EdgeField.Requests, 1);
+      if (x.errorCode !== '') counters.addEdge(x.edgeSlot, EdgeField.EdgeAnswered, 1);
+      if (x.status >= 500) counters.addEdge(x.edgeSlot, EdgeField.Responses5xx, 1);
+      state.completed(x, spec, scheme, tx);
+    },
   };
 }
 

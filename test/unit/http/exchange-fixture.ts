@@ -23,6 +23,7 @@ export function makeExchange(overrides: ExchangeOverrides = {}): Exchange {
       ...conn,
     },
     edgeId: 'edghts_1',
+    edgeSlot: 0,
     routeId: 'edghtsrt_1',
     method: 'GET',
     rawUrl: '/api/items?limit=5',
