@@ -243,15 +243,15 @@ export class Transaction implements UpstreamHandler {
     if (this.transforms.length > 0) {
       const first = this.transforms[0]!;
       if (!first.write(chunk)) {
-        const socket = this.conn?.socket;
-        if (socket !== undefined) { socket.pause(); first.once('drain', () => socket.resume()); }
+        const conn = this.conn;
+        if (conn !== null) { conn.pause(); first.once('drain', () => conn.resume()); }
       }
       return;
     }
     this.x.responseBodyBytes += chunk.length;
     if (!this.res.write(chunk)) {
-      const socket = this.conn?.socket;
-      if (socket !== undefined) { socket.pause(); this.res.onceDrain(() => socket.resume()); }
+      const conn = this.conn;
+      if (conn !== null) { conn.pause(); this.res.onceDrain(() => conn.resume()); }
     }
   }
 

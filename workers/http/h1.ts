@@ -4,7 +4,7 @@
 import type net from 'node:net';
 import type { HttpSettingsSpec } from '../../core/generation/spec.js';
 import type { ConnectionInfo, EdgeResponse, HeaderList } from './exchange.js';
-import { HTTPParser, METHODS, kOnBody, kOnHeaders, kOnHeadersComplete, kOnMessageComplete, isParserError } from './llhttp.js';
+import { HTTPParser, METHODS, kOnBody, kOnExecute, kOnHeaders, kOnHeadersComplete, kOnMessageComplete, isParserError, type ParserError } from './llhttp.js';
 import { Transaction, type BodyFraming, type ClientResponse, type ForwardContext } from './forward.js';
 import { EDGE_ERRORS, reasonPhrase } from './errors.js';
 import { pipeSockets } from '../pipe.js';
@@ -22,6 +22,10 @@ export interface Http1Options {
   onClose(): void;
 }
 
+interface StreamHandle { isStreamBase?: boolean; _consumed?: boolean; readStart(): number; readStop(): number }
+
+/** EDGEPLANE_HTTP_CONSUME=0 keeps client reads on JS 'data' events (to compare, or if a Node release breaks consume). */
+const CONSUME = process.env.EDGEPLANE_HTTP_CONSUME !== '0';
 const MAX_QUEUED = 8;
 /** Resolution of header and keep-alive timeouts (configured in seconds). */
 const SWEEP_MS = 250;
@@ -47,6 +51,7 @@ class Http1Connection {
   private idleDeadline = Infinity;
   private inRequestHead = false;
   private closed = false;
+  private handle: StreamHandle | null = null;
 
   constructor(private readonly socket: net.Socket, private readonly opts: Http1Options) {
     const { settings } = opts;
@@ -65,7 +70,17 @@ class Http1Connection {
   start(initial?: Buffer): void {
     const socket = this.socket;
     socket.setNoDelay(true);
-    socket.on('data', (data: Buffer) => this.onData(data));
+    const handle = (socket as unknown as { _handle?: StreamHandle | null })._handle;
+    if (CONSUME && handle?.isStreamBase === true && handle._consumed !== true) {
+      // llhttp reads straight from the TCP or TLS handle in C++ (as node:http's server does): no
+      // Buffer and no 'data' event in JS per read. EOF and errors still reach the socket.
+      handle._consumed = true;
+      this.handle = handle;
+      this.parser.consume(handle);
+      this.parser[kOnExecute] = (ret: number | ParserError) => this.afterExecute(ret, null);
+    } else {
+      socket.on('data', (data: Buffer) => this.onData(data));
+    }
     socket.on('end', () => { if (this.current === null && this.queue.length === 0) socket.end(); else this.closing = true; });
     socket.on('error', () => socket.destroy());
     socket.once('close', () => this.onSocketClose());
@@ -104,17 +119,47 @@ class Http1Connection {
 
   private onData(data: Buffer): void {
     if (this.upgrading !== null) { this.upgrading.push(data); return; }
+    this.beforeExecute();
+    this.afterExecute(this.parser.execute(data), data);
+  }
+
+  private beforeExecute(): void {
     this.idleDeadline = Infinity;
     if (this.receiving === null && !this.inRequestHead) { this.inRequestHead = true; this.armHeaderTimer(); }
-    const result = this.parser.execute(data);
+  }
+
+  private afterExecute(result: number | ParserError, data: Buffer | null): void {
+    if (data === null) this.beforeExecute(); // consumed reads: the timers were not touched before execute
     if (isParserError(result)) {
       this.failConnection(result.code === 'HPE_HEADER_OVERFLOW' ? EDGE_ERRORS.headersTooLarge : EDGE_ERRORS.badRequest);
       return;
     }
     // An upgrade request ends llhttp's part: what followed its head belongs to the new protocol.
     const early = this.upgrading as Buffer[] | null;
-    if (early !== null && result < data.length) early.push(data.subarray(result));
+    if (early === null) return;
+    const buffer = data ?? this.parser.getCurrentBuffer();
+    if (result < buffer.length) early.push(buffer.subarray(result));
+    this.stopConsuming();
+    this.socket.on('data', (d: Buffer) => { this.upgrading?.push(d); });
   }
+
+  /** Reads go back to the socket's JS stream (upgrades, protocol errors). */
+  private stopConsuming(): void {
+    const handle = this.handle;
+    if (handle === null) return;
+    this.handle = null;
+    try { this.parser.unconsume(); } catch { /* parser already closed */ }
+    handle._consumed = false;
+  }
+
+  /** Flow control on the client's bytes: request bodies and pipelined requests. */
+  private readonly body = {
+    pause: (): void => { if (this.handle !== null) this.handle.readStop(); else this.socket.pause(); },
+    resume: (): void => {
+      if (this.socket.destroyed) return;
+      if (this.handle !== null) this.handle.readStart(); else this.socket.resume();
+    },
+  };
 
   private onHeadersComplete(major: number, minor: number, headers: string[] | undefined, method: number, url: string | undefined, _s: number, _m: string, upgrade: boolean, keepAlive: boolean): number {
     this.inRequestHead = false;
@@ -149,8 +194,7 @@ class Http1Connection {
       this.closing = true;
       return 1;
     }
-    const socket = this.socket;
-    const tx = new Transaction(this.opts.ctx, routed.route, routed.x, this.clientResponse(routed.x.method, version), socket, framing);
+    const tx = new Transaction(this.opts.ctx, routed.route, routed.x, this.clientResponse(routed.x.method, version), this.body, framing);
     if (upgradeProtocol !== null) {
       this.upgrading = [];
       this.closing = true; // unless the upstream switches protocols, the connection ends with this response
@@ -162,7 +206,7 @@ class Http1Connection {
     if (this.current === null) { this.current = tx; tx.start(); }
     else {
       this.queue.push(tx);
-      if (this.queue.length >= MAX_QUEUED) this.socket.pause();
+      if (this.queue.length >= MAX_QUEUED) this.body.pause();
     }
     return 0;
   }
@@ -174,7 +218,7 @@ class Http1Connection {
     if (!tx.requestFinished) this.closing = true;
     if (this.closing) { this.closeAfterWrites(); return; }
     const next = this.queue.shift();
-    if (this.queue.length < MAX_QUEUED) this.socket.resume();
+    if (this.queue.length < MAX_QUEUED) this.body.resume();
     if (next !== undefined) { this.current = next; next.start(); return; }
     this.idleDeadline = Date.now() + this.opts.settings.keepAliveTimeoutMs;
   }
@@ -252,7 +296,8 @@ class Http1Connection {
 
   /** Protocol error: answer (when nothing is being written) and close; other requests on it are abandoned. */
   private failConnection(r: EdgeResponse): void {
-    this.parser.pause?.();
+    this.body.pause();
+    this.stopConsuming();
     this.socket.removeAllListeners('data');
     if (this.current === null) this.answerBare(r, '1.1');
     else this.socket.destroy();

@@ -24,6 +24,10 @@ export interface HttpParser {
   finish(): number | ParserError | undefined;
   pause(): void;
   resume(): void;
+  /** Reads straight from a StreamBase handle; results arrive through kOnExecute. */
+  consume(handle: object): void;
+  unconsume(): void;
+  getCurrentBuffer(): Buffer;
   close(): void;
   free(): void;
   [slot: number]: unknown;
@@ -54,6 +58,7 @@ export const kOnHeaders = HTTPParser.kOnHeaders | 0;
 export const kOnHeadersComplete = HTTPParser.kOnHeadersComplete | 0;
 export const kOnBody = HTTPParser.kOnBody | 0;
 export const kOnMessageComplete = HTTPParser.kOnMessageComplete | 0;
+export const kOnExecute = HTTPParser.kOnExecute | 0;
 
 export function isParserError(value: unknown): value is ParserError {
   return value instanceof Error;

@@ -5,7 +5,7 @@
 import type net from 'node:net';
 import type { EndpointSpec } from '../../core/generation/spec.js';
 import { dialEndpoint } from '../dial.js';
-import { HTTPParser, kOnBody, kOnHeaders, kOnHeadersComplete, kOnMessageComplete, isParserError, type HttpParser } from './llhttp.js';
+import { HTTPParser, kOnBody, kOnExecute, kOnHeaders, kOnHeadersComplete, kOnMessageComplete, isParserError, type HttpParser, type ParserError } from './llhttp.js';
 
 /** Why an exchange with the upstream failed, as the ngrok error code it maps to (spec §1.10). */
 export type UpstreamFailure = 'connect_refused' | 'connect_failed' | 'connect_timeout' | 'invalid_response' | 'reset' | 'timeout';
@@ -27,6 +27,10 @@ export interface PoolSettings {
   maxIdle: number;
 }
 
+interface StreamHandle { isStreamBase?: boolean; _consumed?: boolean; readStart(): number; readStop(): number }
+
+/** EDGEPLANE_HTTP_CONSUME=0 keeps upstream reads on JS 'data' events (to compare, or if a Node release breaks consume). */
+const CONSUME = process.env.EDGEPLANE_HTTP_CONSUME !== '0';
 const SKIP_BODY = 1;
 const UPGRADE = 2;
 
@@ -51,6 +55,8 @@ export class UpstreamConnection {
    */
   deadline = Infinity;
   private timeoutMs = 0;
+  private handle: StreamHandle | null = null;
+  private paused = false;
 
   constructor(readonly socket: net.Socket, private readonly pool: EndpointPool) {
     const parser = new HTTPParser();
@@ -81,10 +87,23 @@ export class UpstreamConnection {
       this.release();
       handler.onEnd();
     };
-    socket.on('data', (data: Buffer) => this.onData(data));
+    const handle = (socket as unknown as { _handle?: StreamHandle | null })._handle;
+    if (CONSUME && handle?.isStreamBase === true && handle._consumed !== true && !('encrypted' in socket)) {
+      // The parser reads straight from the TCP handle in C++: no Buffer-to-JS 'data' event per read
+      // (what node:http's server does). EOF and errors still reach the socket as usual.
+      handle._consumed = true;
+      this.handle = handle;
+      parser.consume(handle);
+      parser[kOnExecute] = (ret: number | ParserError) => this.afterExecute(ret, null);
+    } else {
+      socket.on('data', (data: Buffer) => this.onData(data));
+    }
     socket.on('end', () => this.onEnd());
     socket.on('error', (err) => this.fail('reset', err));
-    socket.on('close', () => this.fail('reset'));
+    socket.on('close', () => {
+      this.fail('reset');
+      try { this.parser.close(); } catch { /* already closed */ }
+    });
   }
 
 
@@ -99,6 +118,7 @@ export class UpstreamConnection {
     this.keepAlive = false;
     this.timeoutMs = responseTimeoutMs;
     this.deadline = Date.now() + responseTimeoutMs;
+    this.resume(); // a previous exchange may have ended while its client was still draining
     this.socket.write(head, 'latin1');
   }
 
@@ -127,18 +147,36 @@ export class UpstreamConnection {
   }
 
   private onData(data: Buffer): void {
+    this.afterExecute(this.parser.execute(data), data);
+  }
+
+  private afterExecute(result: number | ParserError, data: Buffer | null): void {
     if (this.handler !== null) this.deadline = Date.now() + this.timeoutMs;
-    const result = this.parser.execute(data);
     if (isParserError(result)) {
       this.fail('invalid_response', result);
       return;
     }
     if (this.upgraded && this.handler !== null) {
       const handler = this.handler;
+      const buffer = data ?? this.parser.getCurrentBuffer();
       this.handler = null;
       this.detach();
-      handler.onUpgrade?.(this.socket, data.subarray(result));
+      handler.onUpgrade?.(this.socket, buffer.subarray(result));
     }
+  }
+
+  /** Flow control for the response body (the client is slower than the upstream). */
+  pause(): void {
+    this.paused = true;
+    if (this.handle !== null) this.handle.readStop();
+    else this.socket.pause();
+  }
+
+  resume(): void {
+    if (!this.paused || this.socket.destroyed) return;
+    this.paused = false;
+    if (this.handle !== null) this.handle.readStart();
+    else this.socket.resume();
   }
 
   private onEnd(): void {
@@ -171,12 +209,18 @@ export class UpstreamConnection {
 
   private detach(): void {
     this.pool.forget(this);
+    if (this.handle !== null) {
+      // Hand reading back to the socket for the upgraded protocol.
+      this.parser.unconsume();
+      this.handle._consumed = false;
+      this.handle = null;
+    }
     this.socket.removeAllListeners('data');
     this.socket.removeAllListeners('end');
     this.socket.removeAllListeners('close');
     this.socket.removeAllListeners('error');
     this.deadline = Infinity;
-    this.parser.close?.();
+    try { this.parser.close(); } catch { /* already closed */ }
   }
 }
 
