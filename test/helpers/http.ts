@@ -272,12 +272,21 @@ async function writeBody(req: http.ClientRequest, body: HttpsRequestOptions['bod
   req.end();
 }
 
+const remoteSettingsOf = new WeakMap<http2.ClientHttp2Session, Promise<http2.Settings>>();
+
+/** The first SETTINGS the server sent on a session made by h2Connect. */
+export function h2RemoteSettings(session: http2.ClientHttp2Session): Promise<http2.Settings> {
+  return remoteSettingsOf.get(session) ?? Promise.reject(new Error('not a session from h2Connect'));
+}
+
 /** An HTTP/2 session to `host` on 127.0.0.1:port (TLS, ALPN h2). Closed in teardown. */
 export async function h2Connect(t: Teardown, port: number, host: string, ca: string): Promise<http2.ClientHttp2Session> {
   const session = http2.connect(`https://${host}:${port}`, {
     createConnection: () => tls.connect({ host: '127.0.0.1', port, servername: host, ca, ALPNProtocols: ['h2'] }),
   });
   session.on('error', () => {});
+  // Until the server's SETTINGS arrive, session.remoteSettings holds nghttp2's assumed defaults.
+  remoteSettingsOf.set(session, new Promise((resolve) => session.once('remoteSettings', resolve)));
   t.teardown(() => { if (!session.destroyed) session.destroy(); });
   await new Promise<void>((resolve, reject) => { session.once('connect', () => resolve()); session.once('error', reject); });
   return session;
@@ -308,8 +317,22 @@ export function h2Request(session: http2.ClientHttp2Session, headers: http2.Outg
     stream.on('end', () => { ended = true; });
     stream.on('error', (err) => { error = err.message; });
     stream.on('close', () => resolve({ status, headers: responseHeaders, body: Buffer.concat(chunks), complete: ended && stream.rstCode === 0, rstCode: stream.rstCode ?? 0, error }));
-    if (body !== undefined) stream.end(body);
+    if (body !== undefined) void writeH2Body(stream, body);
   });
+}
+
+// In pieces, waiting for 'drain': node's client counts one big queued write against its own
+// session memory (10 MB by default) and resets the stream with ENHANCE_YOUR_CALM.
+async function writeH2Body(stream: http2.ClientHttp2Stream, body: Buffer): Promise<void> {
+  for (let i = 0; i < body.length && !stream.destroyed; i += 64 * 1024) {
+    if (stream.write(body.subarray(i, i + 64 * 1024))) continue;
+    await new Promise<void>((resolve) => {
+      const go = (): void => { stream.off('drain', go); stream.off('close', go); resolve(); };
+      stream.on('drain', go);
+      stream.on('close', go);
+    });
+  }
+  if (!stream.destroyed) stream.end();
 }
 
 /** Opens a TLS connection to `servername` on 127.0.0.1:port (certificate checks off: raw protocol tests). */
@@ -318,6 +341,30 @@ export function tlsConnect(port: number, servername: string, alpn: string[] = ['
     const socket = tls.connect({ host: '127.0.0.1', port, servername, rejectUnauthorized: false, ALPNProtocols: alpn }, () => resolve(socket));
     socket.once('error', reject);
   });
+}
+
+/** Collects what a socket sends until `done(text)` holds; rejects on close or timeout first. */
+export function readUntilMatch(socket: net.Socket, done: (text: string) => boolean, timeoutMs = 10_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    const timer = setTimeout(() => { cleanup(); reject(new Error(`condition not met within ${timeoutMs} ms; got ${JSON.stringify(text)}`)); }, timeoutMs);
+    const onData = (d: Buffer | string): void => { text += d.toString('latin1'); if (done(text)) { cleanup(); resolve(text); } };
+    const onClose = (): void => { cleanup(); reject(new Error(`closed before the condition was met; got ${JSON.stringify(text)}`)); };
+    const cleanup = (): void => { clearTimeout(timer); socket.off('data', onData); socket.off('close', onClose); };
+    socket.on('data', onData);
+    socket.on('close', onClose);
+  });
+}
+
+/** Polls the daemon's event file until an event matches (events are flushed in batches every 50 ms). */
+export async function waitForEvent(events: () => Array<Record<string, any>>, pred: (e: Record<string, any>) => boolean, timeoutMs = 10_000): Promise<Record<string, any>> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const hit = events().find(pred);
+    if (hit !== undefined) return hit;
+    if (Date.now() > until) throw new Error(`no matching event within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 export function sha256(data: Buffer): string {

@@ -22,6 +22,9 @@ export interface Http1Options {
   onClose(): void;
 }
 
+/** Per-request connection state: whether the connection ends after this response. */
+interface RequestState { close: boolean }
+
 interface StreamHandle { isStreamBase?: boolean; _consumed?: boolean; readStart(): number; readStop(): number }
 
 /** EDGEPLANE_HTTP_CONSUME=0 keeps client reads on JS 'data' events (to compare, or if a Node release breaks consume). */
@@ -44,7 +47,12 @@ class Http1Connection {
   private readonly queue: Transaction[] = [];
   /** The transaction the parser is currently delivering body bytes to. */
   private receiving: Transaction | null = null;
+  /** The connection ends once the requests already read are answered (client FIN, drain, bad request). */
   private closing = false;
+  private upgraded = false;
+  /** An answer given before routing, waiting for the requests ahead of it. */
+  private pendingAnswer: string | null = null;
+  private readonly states = new WeakMap<Transaction, RequestState>();
   private upgrading: Buffer[] | null = null;
   /** Wall-clock ms by which the next step must happen (see sweepConnections); Infinity = none. */
   private headerDeadline = Infinity;
@@ -131,7 +139,7 @@ class Http1Connection {
   private afterExecute(result: number | ParserError, data: Buffer | null): void {
     if (data === null) this.beforeExecute(); // consumed reads: the timers were not touched before execute
     if (isParserError(result)) {
-      this.failConnection(result.code === 'HPE_HEADER_OVERFLOW' ? EDGE_ERRORS.headersTooLarge : EDGE_ERRORS.badRequest);
+      this.failConnection(result.code === 'HPE_HEADER_OVERFLOW' ? this.overflowAnswer(data) : EDGE_ERRORS.badRequest);
       return;
     }
     // An upgrade request ends llhttp's part: what followed its head belongs to the new protocol.
@@ -141,6 +149,14 @@ class Http1Connection {
     if (result < buffer.length) early.push(buffer.subarray(result));
     this.stopConsuming();
     this.socket.on('data', (d: Buffer) => { this.upgrading?.push(d); });
+  }
+
+  // llhttp's size limit covers the request line and the headers together: when it trips before the
+  // request line ended, the URL was too long (414), otherwise the headers (431).
+  private overflowAnswer(data: Buffer | null): EdgeResponse {
+    const buffer = data ?? this.parser.getCurrentBuffer();
+    const lineEnd = this.headerChunks.length > 0 ? 0 : buffer.indexOf('\r\n');
+    return lineEnd < 0 || lineEnd > this.opts.settings.maxUrlBytes ? EDGE_ERRORS.urlTooLong : EDGE_ERRORS.headersTooLarge;
   }
 
   /** Reads go back to the socket's JS stream (upgrades, protocol errors). */
@@ -173,7 +189,6 @@ class Http1Connection {
     let headerBytes = 0;
     for (let i = 0; i < raw.length; i++) headerBytes += raw[i]!.length + 2;
     if (headerBytes > settings.maxHeaderBytes) { this.failConnection(EDGE_ERRORS.headersTooLarge); return 1; }
-    if (!keepAlive) this.closing = true;
 
     const version = major === 1 && minor === 0 ? '1.0' : '1.1';
     const methodName = METHODS[method] ?? 'GET';
@@ -182,23 +197,30 @@ class Http1Connection {
     for (let i = 0; i < raw.length; i += 2) {
       const name = raw[i]!.toLowerCase();
       raw[i] = name;
-      if (name === 'transfer-encoding') framing = { kind: 'chunked' }; // llhttp already refused anything but a final chunked
-      else if (name === 'content-length' && framing.kind !== 'chunked') framing = { kind: 'length', length: Number(raw[i + 1]) };
+      if (name === 'transfer-encoding') {
+        // llhttp refuses a non-final chunked itself, but only after this callback; anything other
+        // than exactly `chunked` is refused here: a final non-chunked coding leaves the body
+        // length undefined (RFC 9112 §6.1: 400), and other codings we would silently drop (501).
+        const codings = raw[i + 1]!.toLowerCase().split(',').map((c) => c.trim());
+        if (codings[codings.length - 1] !== 'chunked') { this.failConnection(EDGE_ERRORS.badRequest); return 1; }
+        if (codings.length > 1) { this.failConnection(EDGE_ERRORS.unsupportedTransferCoding); return 1; }
+        framing = { kind: 'chunked' };
+      }      else if (name === 'content-length' && framing.kind !== 'chunked') framing = { kind: 'length', length: Number(raw[i + 1]) };
       else if (name === 'upgrade' && upgrade) upgradeProtocol = raw[i + 1]!;
     }
     const start: RequestStart = { method: methodName, target, version, headers: raw, upgrade: upgradeProtocol, framing };
     const routed = this.opts.route(start);
     if ('answer' in routed) {
-      // Answered before any transaction (bad host, bad path): the request body is not wanted.
+      // Answered before any transaction (bad host, bad path): the request body is not wanted, and
+      // the connection ends after the answer (queued behind a request in flight, if any).
       this.answerBare(routed.answer, version);
-      this.closing = true;
       return 1;
     }
-    const tx = new Transaction(this.opts.ctx, routed.route, routed.x, this.clientResponse(routed.x.method, version), this.body, framing);
-    if (upgradeProtocol !== null) {
-      this.upgrading = [];
-      this.closing = true; // unless the upstream switches protocols, the connection ends with this response
-    }
+    // Unless the upstream switches protocols, an upgrade request's connection ends with its response.
+    const state: RequestState = { close: !keepAlive || upgradeProtocol !== null };
+    const tx = new Transaction(this.opts.ctx, routed.route, routed.x, this.clientResponse(routed.x.method, version, state), this.body, framing);
+    this.states.set(tx, state);
+    if (upgradeProtocol !== null) this.upgrading = [];
     this.receiving = tx;
     // No body: the request is complete now, so an early answer leaves the connection reusable.
     if (framing.kind === 'none' && upgradeProtocol === null) { this.receiving = null; tx.requestEnd(); }
@@ -214,16 +236,18 @@ class Http1Connection {
   private next(tx: Transaction): void {
     if (this.current !== tx) return;
     this.current = null;
+    if (this.upgraded) return; // the socket now belongs to the spliced upgrade
     // The client is still sending a body nobody will read: the connection cannot be reused.
-    if (!tx.requestFinished) this.closing = true;
-    if (this.closing) { this.closeAfterWrites(); return; }
+    if (!tx.requestFinished || this.states.get(tx)?.close === true) { this.closeAfterWrites(); return; }
     const next = this.queue.shift();
     if (this.queue.length < MAX_QUEUED) this.body.resume();
     if (next !== undefined) { this.current = next; next.start(); return; }
+    if (this.pendingAnswer !== null) { this.socket.end(this.pendingAnswer); this.pendingAnswer = null; return; }
+    if (this.closing) { this.closeAfterWrites(); return; }
     this.idleDeadline = Date.now() + this.opts.settings.keepAliveTimeoutMs;
   }
 
-  private clientResponse(method: string, version: '1.0' | '1.1'): ClientResponse {
+  private clientResponse(method: string, version: '1.0' | '1.1', state: RequestState): ClientResponse {
     const socket = this.socket;
     let chunked = false;
     // The head waits until the end of this tick: a small response's head and body then leave in
@@ -239,9 +263,9 @@ class Http1Connection {
         if (length >= 0) head += `content-length: ${length}\r\n`;
         else if (!bodyless) {
           if (version === '1.1') { chunked = true; head += 'transfer-encoding: chunked\r\n'; }
-          else self.closing = true; // HTTP/1.0: the body ends with the connection
+          else state.close = true; // HTTP/1.0: the body ends with the connection
         }
-        if (self.closing) head += 'connection: close\r\n';
+        if (state.close || (self.closing && self.queue.length === 0)) head += 'connection: close\r\n';
         else if (version === '1.0') head += 'connection: keep-alive\r\n';
         pendingHead = head + '\r\n';
         process.nextTick(flush);
@@ -271,6 +295,7 @@ class Http1Connection {
         if (head.length > 0) socket.write(head);
         for (const early of self.upgrading ?? []) upstream.write(early);
         self.upgrading = null;
+        self.upgraded = true;
         self.clearHeaderTimer();
         unwatch(self);
         self.socket.removeAllListeners('data');
@@ -289,9 +314,11 @@ class Http1Connection {
     for (let i = 0; i < (r.headers?.length ?? 0); i += 2) head += `${r.headers![i]}: ${r.headers![i + 1]}\r\n`;
     if (r.errorCode !== '') head += `ngrok-error-code: ${r.errorCode}\r\n`;
     head += `content-type: text/plain; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n`;
-    if (this.current === null) { this.socket.end(head + body); return; }
-    // Behind a request in flight: wait for it so responses stay in order.
     this.closing = true;
+    // Behind requests in flight or queued: written after them so responses stay in order.
+    if (this.current === null && this.queue.length === 0) this.socket.end(head + body);
+    else this.pendingAnswer = head + body;
+    this.body.pause();
   }
 
   /** Protocol error: answer (when nothing is being written) and close; other requests on it are abandoned. */

@@ -124,6 +124,8 @@ export class UpstreamConnection {
 
   /** Writes request body bytes (already framed by the caller); false = wait for 'drain'. */
   write(data: Buffer | string): boolean {
+    // A slow upload is not a silent upstream: the clock restarts while the request is still going out.
+    this.deadline = Date.now() + this.timeoutMs;
     return this.socket.write(data as Buffer);
   }
 
@@ -215,12 +217,14 @@ export class UpstreamConnection {
       this.handle._consumed = false;
       this.handle = null;
     }
+    // Still inside the parser's own callback here: freeing it now would free it under its feet.
+    const parser = this.parser;
+    setImmediate(() => { try { parser.close(); } catch { /* already closed */ } });
     this.socket.removeAllListeners('data');
     this.socket.removeAllListeners('end');
     this.socket.removeAllListeners('close');
     this.socket.removeAllListeners('error');
     this.deadline = Infinity;
-    try { this.parser.close(); } catch { /* already closed */ }
   }
 }
 
