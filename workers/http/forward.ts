@@ -65,7 +65,8 @@ export class Transaction implements UpstreamHandler {
   private done = false;
   private retried = false;
   private transforms: Transform[] = [];
-  private responseStartedAt = 0;
+  /** The endpoint of the exchange in progress (a stale pooled connection is retried on it). */
+  private currentEndpoint: EndpointSpec | null = null;
   /** Fires when the transaction is over (the engine moves on to the next request). */
   onDone: (() => void) | null = null;
   firstResponseByteMs = 0;
@@ -197,7 +198,6 @@ export class Transaction implements UpstreamHandler {
       conn.finishRequest();
     }
   }
-  private currentEndpoint: EndpointSpec | null = null;
 
   onHead(status: number, _reason: string, rawHeaders: string[], _keepAlive: boolean): void {
     if (this.done) return;
@@ -221,7 +221,6 @@ export class Transaction implements UpstreamHandler {
     let length = this.transforms.length > 0 ? -1 : upstreamLength;
     if (bodyless) length = -1;
     this.headSent = true;
-    this.responseStartedAt = Date.now();
     if (this.transforms.length > 0) this.wireTransforms();
     this.res.head(x.status, x.responseHeaders, bodyless && upstreamLength >= 0 && x.method === 'HEAD' ? upstreamLength : length);
   }
@@ -332,7 +331,6 @@ export class Transaction implements UpstreamHandler {
     if (this.done) return;
     this.done = true;
     if (this.conn !== null) { this.conn.abandon(); this.conn = null; }
-    void this.responseStartedAt;
     try { this.route?.pipeline.complete(this.x); } catch { /* complete hooks guard themselves */ }
     this.ctx.onComplete(this.x, this);
     const done = this.onDone;
