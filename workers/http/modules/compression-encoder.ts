@@ -73,7 +73,7 @@ class SegmentedDeflate extends Transform {
   private idle: NodeJS.Timeout | null = null;
   private readonly flushIdle = (): void => { if (!this.destroyed && !this.writableEnded) this.compressPending(false); };
 
-  constructor(private readonly gzip: boolean, private readonly settings: DeflateSettings, private readonly onEnd: EndCallback | undefined) {
+  constructor(private readonly gzip: boolean, private readonly settings: DeflateSettings, private readonly onEnd: EndCallback | undefined, private readonly idleFlush: boolean) {
     super();
     this.check = gzip ? 0 : 1;
     this.send(gzip ? GZIP_HEADER : ZLIB_HEADER);
@@ -84,6 +84,7 @@ class SegmentedDeflate extends Transform {
       this.pending.push(chunk);
       this.pendingBytes += chunk.length;
       if (this.pendingBytes >= this.settings.segmentBytes) this.compressPending(false);
+      else if (!this.idleFlush) { /* finite body: compressed when a segment fills or at the end */ }
       // not unref'd: it holds the loop for at most IDLE_FLUSH_MS after a write, and the flush must happen
       else if (this.idle === null) this.idle = setTimeout(this.flushIdle, IDLE_FLUSH_MS);
       else this.idle.refresh();
@@ -150,7 +151,7 @@ function nextDictionary(previous: Buffer | undefined, raw: Buffer): Buffer {
 
 // Brotli has no equivalent of concatenable segments: node:zlib's stream, with the same idle flush and
 // byte counting hooked into the instance (node:zlib's classes are not typed as extendable).
-function brotliEncoder(onEnd: EndCallback | undefined, options: zlib.BrotliOptions): Transform {
+function brotliEncoder(onEnd: EndCallback | undefined, options: zlib.BrotliOptions, idleFlush: boolean): Transform {
   const stream = zlib.createBrotliCompress(options);
   let compressed = 0;
   const push = stream.push;
@@ -163,7 +164,7 @@ function brotliEncoder(onEnd: EndCallback | undefined, options: zlib.BrotliOptio
   const flushIdle = (): void => { if (!stream.writableEnded && !stream.destroyed) stream.flush(zlib.constants.BROTLI_OPERATION_FLUSH); };
   const transform = stream._transform;
   stream._transform = function transformWatched(chunk: Buffer, encoding: BufferEncoding, callback: TransformCallback): void {
-    if (chunk.length > 0) { // zero-length chunks are flush markers, ours included
+    if (idleFlush && chunk.length > 0) { // zero-length chunks are flush markers, ours included
       if (idle === null) idle = setTimeout(flushIdle, IDLE_FLUSH_MS);
       else idle.refresh();
     }
@@ -180,8 +181,9 @@ function brotliEncoder(onEnd: EndCallback | undefined, options: zlib.BrotliOptio
 export function createEncoder(
   coding: Coding,
   onEnd?: EndCallback,
-  settings: { deflate?: DeflateSettings; brotli?: zlib.BrotliOptions } = {},
+  settings: { deflate?: DeflateSettings; brotli?: zlib.BrotliOptions; idleFlush?: boolean } = {},
 ): Transform {
-  if (coding === 'br') return brotliEncoder(onEnd, settings.brotli ?? BROTLI_OPTIONS);
-  return new SegmentedDeflate(coding === 'gzip', settings.deflate ?? DEFLATE_SETTINGS, onEnd);
+  const idleFlush = settings.idleFlush ?? true;
+  if (coding === 'br') return brotliEncoder(onEnd, settings.brotli ?? BROTLI_OPTIONS, idleFlush);
+  return new SegmentedDeflate(coding === 'gzip', settings.deflate ?? DEFLATE_SETTINGS, onEnd, idleFlush);
 }

@@ -134,6 +134,9 @@ function acceptEncodingOf(x: Exchange): string | undefined {
   return joined;
 }
 
+/** Exchanges whose upstream response had a Content-Length (between onResponseHead and responseBody). */
+const sized = new WeakSet<Exchange>();
+
 export const createCompression: ModuleFactory<'compression'> = (): HttpModule => ({
   name: 'compression',
   onResponseHead(x) {
@@ -142,6 +145,7 @@ export const createCompression: ModuleFactory<'compression'> = (): HttpModule =>
     if (coding === null) { x.vars.compressionAlgorithm = 'none'; return; }
     x.vars.compressionAlgorithm = coding;
     const headers = x.responseHeaders;
+    if (headerValue(headers, 'content-length') !== undefined) sized.add(x);
     removeHeader(headers, 'content-length');
     removeHeader(headers, 'accept-ranges'); // ranges would address the compressed bytes
     headers.push('content-encoding', coding);
@@ -154,6 +158,10 @@ export const createCompression: ModuleFactory<'compression'> = (): HttpModule =>
   responseBody(x) {
     const coding = x.vars.compressionAlgorithm;
     if (coding === undefined || coding === 'none') return null;
-    return createEncoder(coding, (raw, compressed) => { x.vars.compressionBytesSaved = raw - compressed; });
+    // A body of known length is finite and arrives as fast as the upstream sends it: the idle flush
+    // is for streams (server-sent events). Under load a busy event loop spaces one response's chunks
+    // more than IDLE_FLUSH_MS apart, and flushing then would cut the body into many small segments.
+    const idleFlush = !sized.delete(x);
+    return createEncoder(coding, (raw, compressed) => { x.vars.compressionBytesSaved = raw - compressed; }, { idleFlush });
   },
 });
