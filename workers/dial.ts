@@ -16,8 +16,15 @@ export interface DialContext {
   connectTimeoutMs: number;
 }
 
-/** Endpoints to try, in order; failover children contribute their candidates one after another. */
-function candidates(ctx: DialContext, index: number, out: EndpointSpec[], depth = 0): void {
+/** An endpoint to dial, or (HTTP only) a fixed response to give instead. */
+export type PlanItem = EndpointSpec | Extract<BackendSpec, { kind: 'http_response' }>;
+
+/**
+ * What to try, in order, for one connection or request; advances the round-robin cursors once.
+ * Failover children contribute their candidates one after another. http_response backends are
+ * candidates only when `withResponses` (HTTP); the config check keeps them off tcp/tls edges.
+ */
+export function collectPlan(ctx: Pick<DialContext, 'backends' | 'counters'>, index: number, out: PlanItem[], withResponses: boolean, depth = 0): void {
   const backend = ctx.backends[index];
   if (backend === undefined || depth > 16) return;
   switch (backend.kind) {
@@ -31,15 +38,15 @@ function candidates(ctx: DialContext, index: number, out: EndpointSpec[], depth 
       let point = ctx.counters.nextRoundRobin(backend.slot) % backend.totalWeight;
       for (let i = 0; i < backend.children.length; i++) {
         point -= backend.weights[i]!;
-        if (point < 0) return candidates(ctx, backend.children[i]!, out, depth + 1);
+        if (point < 0) return collectPlan(ctx, backend.children[i]!, out, withResponses, depth + 1);
       }
       return;
     }
     case 'failover':
-      for (const child of backend.children) candidates(ctx, child, out, depth + 1);
+      for (const child of backend.children) collectPlan(ctx, child, out, withResponses, depth + 1);
       return;
     case 'http_response':
-      return; // HTTP only; config check keeps it off tcp/tls edges
+      if (withResponses) out.push(backend);
   }
 }
 
@@ -73,9 +80,9 @@ export function dialEndpoint(endpoint: EndpointSpec, timeoutMs: number): Promise
 /** Resolves with a connected upstream socket, or rejects with DialError when every candidate failed. */
 /** The endpoints to try for one connection, in order (advances the round-robin cursors once). */
 export function dialPlan(ctx: DialContext, backendIndex: number): EndpointSpec[] {
-  const list: EndpointSpec[] = [];
-  candidates(ctx, backendIndex, list);
-  return list;
+  const list: PlanItem[] = [];
+  collectPlan(ctx, backendIndex, list, false);
+  return list as EndpointSpec[];
 }
 
 export async function dialBackend(ctx: DialContext, backendIndex: number): Promise<{ socket: net.Socket; endpoint: EndpointSpec }> {

@@ -5,30 +5,13 @@
 // Run: npx tsc -p . && node dist/bench/micro/compression.bench.js [--rounds 5] [--per-round 60]
 import zlib from 'node:zlib';
 import type { Transform } from 'node:stream';
+import { jsonBody } from '../fixtures.js';
 import { BROTLI_OPTIONS, createEncoder, DEFLATE_SETTINGS, type Coding } from '../../workers/http/modules/compression-encoder.js';
 
 const NGINX_GZIP_1_BYTES = 28_733;
 
-// Same generator as peers-bench scripts/setup-data.sh (its PRNG arithmetic included) → identical bytes.
-function peersBenchJson(): Buffer {
-  let s = 12345;
-  const r = (): number => (s = (s * 1103515245 + 12345) % 2147483648) / 2147483648;
-  const words = ['alpha', 'bravo', 'charlie', 'delta', 'echo', 'foxtrot', 'golf', 'hotel', 'india', 'juliet', 'kilo', 'lima'];
-  const items: unknown[] = [];
-  let i = 0;
-  while (JSON.stringify({ items }).length < 100000) {
-    items.push({
-      id: i++,
-      uuid: Math.floor(r() * 2 ** 32).toString(16).padStart(8, '0') + '-' + Math.floor(r() * 2 ** 32).toString(16).padStart(8, '0'),
-      name: words[Math.floor(r() * 12)] + ' ' + words[Math.floor(r() * 12)],
-      active: r() > 0.5,
-      score: Math.round(r() * 100000) / 100,
-      tags: [words[Math.floor(r() * 12)], words[Math.floor(r() * 12)]],
-      createdAt: new Date(1.6e12 + Math.floor(r() * 1e10)).toISOString(),
-    });
-  }
-  return Buffer.from(JSON.stringify({ items }));
-}
+// The bench's own /json body: peers-bench's generator, byte-identical (100,082 B).
+const peersBenchJson = (): Buffer => Buffer.from(jsonBody());
 
 interface Variant {
   name: string;

@@ -12,6 +12,7 @@ import { EDGE_ERRORS } from './errors.js';
 import { clientResponseHeaders } from './headers.js';
 import type { UpstreamConnection, UpstreamFailure, UpstreamHandler, UpstreamPools } from './upstream.js';
 import { log } from '../../core/log.js';
+import { collectPlan, type PlanItem } from '../dial.js';
 
 /** The client side of one response, implemented by each engine. */
 export interface ClientResponse {
@@ -50,7 +51,6 @@ export interface ForwardContext {
 
 export type BodyFraming = { kind: 'none' } | { kind: 'length'; length: number } | { kind: 'chunked' };
 
-type PlanItem = EndpointSpec | Extract<BackendSpec, { kind: 'http_response' }>;
 
 const MAX_PENDING_BODY = 64 * 1024;
 const CRLF = '\r\n';
@@ -154,7 +154,7 @@ export class Transaction implements UpstreamHandler {
   private forward(): void {
     const route = this.route!;
     const plan: PlanItem[] = [];
-    if (route.spec.backend >= 0) collectPlan(this.ctx, route.spec.backend, plan, 0);
+    if (route.spec.backend >= 0) collectPlan(this.ctx, route.spec.backend, plan, true); // per request (spec §1.7)
     this.attempt(plan, 0, null);
   }
 
@@ -336,33 +336,6 @@ export class Transaction implements UpstreamHandler {
     const done = this.onDone;
     this.onDone = null;
     done?.();
-  }
-}
-
-/** Endpoints (and fixed responses) to try in order for one request; advances round-robin cursors. */
-function collectPlan(ctx: ForwardContext, index: number, out: PlanItem[], depth: number): void {
-  const backend = ctx.backends[index];
-  if (backend === undefined || depth > 16) return;
-  switch (backend.kind) {
-    case 'endpoints': {
-      const n = backend.endpoints.length;
-      if (n > 0) out.push(backend.endpoints[ctx.counters.nextRoundRobin(backend.slot) % n]!);
-      return;
-    }
-    case 'weighted': {
-      if (backend.totalWeight <= 0) return;
-      let point = ctx.counters.nextRoundRobin(backend.slot) % backend.totalWeight;
-      for (let i = 0; i < backend.children.length; i++) {
-        point -= backend.weights[i]!;
-        if (point < 0) { collectPlan(ctx, backend.children[i]!, out, depth + 1); return; }
-      }
-      return;
-    }
-    case 'failover':
-      for (const child of backend.children) collectPlan(ctx, child, out, depth + 1);
-      return;
-    case 'http_response':
-      out.push(backend);
   }
 }
 
