@@ -64,6 +64,8 @@ export class Transaction implements UpstreamHandler {
   private headSent = false;
   private done = false;
   private retried = false;
+  /** The client's body is paused (waiting for an upstream connection or for its drain). */
+  private bodyPaused = false;
   private transforms: Transform[] = [];
   /** The endpoint of the exchange in progress (a stale pooled connection is retried on it). */
   private currentEndpoint: EndpointSpec | null = null;
@@ -116,7 +118,7 @@ export class Transaction implements UpstreamHandler {
     if (this.conn !== null) { this.writeBody(this.conn, chunk); return; }
     (this.pending ??= []).push(chunk);
     this.pendingBytes += chunk.length;
-    if (this.pendingBytes > MAX_PENDING_BODY) this.body.pause();
+    if (this.pendingBytes > MAX_PENDING_BODY && !this.bodyPaused) { this.bodyPaused = true; this.body.pause(); }
   }
 
   requestEnd(): void {
@@ -143,9 +145,11 @@ export class Transaction implements UpstreamHandler {
       conn.write(chunk);
       ok = conn.write(CRLF);
     } else ok = conn.write(chunk);
-    if (!ok) {
+    if (!ok && !this.bodyPaused) {
+      // Backpressure: the client's bytes wait until the upstream has taken these (one listener at a time).
+      this.bodyPaused = true;
       this.body.pause();
-      conn.socket.once('drain', () => this.body.resume());
+      conn.socket.once('drain', () => { this.bodyPaused = false; this.body.resume(); });
     }
   }
 
@@ -154,7 +158,10 @@ export class Transaction implements UpstreamHandler {
   private forward(): void {
     const route = this.route!;
     const plan: PlanItem[] = [];
-    if (route.spec.backend >= 0) collectPlan(this.ctx, route.spec.backend, plan, true); // per request (spec §1.7)
+    if (route.spec.backend >= 0) {
+      this.x.vars.backendId = this.ctx.backends[route.spec.backend]?.id;
+      collectPlan(this.ctx, route.spec.backend, plan, true); // per request (spec §1.7)
+    }
     this.attempt(plan, 0, null);
   }
 
@@ -190,8 +197,11 @@ export class Transaction implements UpstreamHandler {
     if (pending !== null) {
       this.pending = null;
       this.pendingBytes = 0;
+      const pausedForPending = this.bodyPaused;
+      if (pausedForPending) this.bodyPaused = false;
       for (const chunk of pending) this.writeBody(conn, chunk);
-      this.body.resume();
+      // Resume only if the upstream did not push back on what was just flushed.
+      if (pausedForPending && !this.bodyPaused) this.body.resume();
     }
     if (this.requestComplete) {
       if (this.framing.kind === 'chunked') conn.write(LAST_CHUNK);
