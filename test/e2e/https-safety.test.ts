@@ -176,6 +176,32 @@ t.test('a client that does not finish its head within header_timeout gets 408 or
   await stillServing(t, 'slow clients');
 });
 
+t.test('header_timeout covers only an unfinished head: not a slow upstream, not an idle keep-alive connection', async (t) => {
+  const socket = await tlsConnect(port, APP);
+  t.teardown(() => socket.destroy());
+  let text = '';
+  socket.setEncoding('utf8').on('data', (d: string) => { text += d; });
+  const answered = (n: number): Promise<void> => new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no answer ${n}: ${JSON.stringify(text)}`)), 8000);
+    const check = (): void => {
+      if ((text.match(/^HTTP\/1\.1 200 /gm) ?? []).length >= n) { clearTimeout(timer); resolve(); } else setTimeout(check, 20);
+    };
+    check();
+  });
+  // The origin holds this one for 2.5 header timeouts; the connection must wait for it, not time out.
+  socket.write(`GET /hold/late HTTP/1.1\r\n${HOST}\r\n`);
+  await waitHolding(1);
+  await new Promise((r) => setTimeout(r, 2500));
+  release();
+  await answered(1);
+  // Idle between requests for longer than header_timeout (keep_alive_timeout is 60 s): still open.
+  await new Promise((r) => setTimeout(r, 1600));
+  t.equal(socket.destroyed, false, 'an idle keep-alive connection outlives header_timeout');
+  socket.write(`GET /app/again HTTP/1.1\r\n${HOST}\r\n`);
+  await answered(2);
+  t.notMatch(text, / 408 /, 'no 408 on a connection whose heads all arrived in time');
+});
+
 t.test('HTTP/2: the edge advertises max_concurrent_streams and a well-behaved client waits', async (t) => {
   const session = await h2Connect(t, port, APP, CA);
   await h2RemoteSettings(session);

@@ -4,7 +4,7 @@
 import type net from 'node:net';
 import type { HttpSettingsSpec } from '../../core/generation/spec.js';
 import type { ConnectionInfo, EdgeResponse, HeaderList } from './exchange.js';
-import { HTTPParser, METHODS, kOnBody, kOnExecute, kOnHeaders, kOnHeadersComplete, kOnMessageComplete, isParserError, type ParserError } from './llhttp.js';
+import { HTTPParser, METHODS, kOnBody, kOnExecute, kOnHeaders, kOnMessageBegin, kOnHeadersComplete, kOnMessageComplete, isParserError, type ParserError } from './llhttp.js';
 import { Transaction, type BodyFraming, type ClientResponse, type ForwardContext } from './forward.js';
 import { EDGE_ERRORS, reasonPhrase } from './errors.js';
 import { pipeSockets } from '../pipe.js';
@@ -65,6 +65,12 @@ class Http1Connection {
     const { settings } = opts;
     // llhttp's limit covers the request line too; URL and headers get their own checks (414/431).
     this.parser.initialize(HTTPParser.REQUEST, {}, settings.maxHeaderBytes + settings.maxUrlBytes, 0);
+    // A request's first byte: from here its head must arrive within header_timeout (slow-client guard).
+    this.parser[kOnMessageBegin] = () => {
+      this.idleDeadline = Infinity;
+      this.inRequestHead = true;
+      this.armHeaderTimer();
+    };
     this.parser[kOnHeaders] = (headers: string[], url: string) => { for (const h of headers) this.headerChunks.push(h); this.urlChunks += url; };
     this.parser[kOnHeadersComplete] = this.onHeadersComplete.bind(this);
     this.parser[kOnBody] = (chunk: Buffer) => { this.receiving?.requestData(chunk); };
@@ -127,17 +133,10 @@ class Http1Connection {
 
   private onData(data: Buffer): void {
     if (this.upgrading !== null) { this.upgrading.push(data); return; }
-    this.beforeExecute();
     this.afterExecute(this.parser.execute(data), data);
   }
 
-  private beforeExecute(): void {
-    this.idleDeadline = Infinity;
-    if (this.receiving === null && !this.inRequestHead) { this.inRequestHead = true; this.armHeaderTimer(); }
-  }
-
   private afterExecute(result: number | ParserError, data: Buffer | null): void {
-    if (data === null) this.beforeExecute(); // consumed reads: the timers were not touched before execute
     if (isParserError(result)) {
       this.failConnection(result.code === 'HPE_HEADER_OVERFLOW' ? this.overflowAnswer(data) : EDGE_ERRORS.badRequest);
       return;

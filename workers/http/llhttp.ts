@@ -9,6 +9,7 @@ export interface HttpParserBinding {
   new (): HttpParser;
   REQUEST: number;
   RESPONSE: number;
+  kOnMessageBegin: number;
   kOnHeaders: number;
   kOnHeadersComplete: number;
   kOnBody: number;
@@ -54,6 +55,7 @@ export const HTTPParser = binding.HTTPParser;
 /** Method names by the index llhttp reports. */
 export const METHODS: readonly string[] = binding.methods;
 
+export const kOnMessageBegin = HTTPParser.kOnMessageBegin | 0;
 export const kOnHeaders = HTTPParser.kOnHeaders | 0;
 export const kOnHeadersComplete = HTTPParser.kOnHeadersComplete | 0;
 export const kOnBody = HTTPParser.kOnBody | 0;
