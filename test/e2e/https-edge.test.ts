@@ -21,6 +21,7 @@ const CA = pki.read('ca.crt');
 const APP = 'app.example.test';
 const PASS = 'pass.example.test';
 const MB20 = 20 * 1024 * 1024;
+const BIG = 16 * 1024 * 1024;
 
 const cn = (pem: string): string => /CN=([^\n]+)/.exec(new X509Certificate(pem).subject)![1]!;
 
@@ -30,6 +31,7 @@ const originHandler: OriginHandler = (req, res, seen) => {
   if (path.startsWith('/echo')) return echoHandler(req, res, seen);
   if (path === '/midbody/length') return closeMidBodyHandler(100_000, 10_000)(req, res, seen);
   if (path === '/midbody/chunked') return closeMidBodyHandler(null, 10_000)(req, res, seen);
+  if (path === '/status/big') { res.writeHead(200, { 'content-length': BIG, 'content-type': 'application/octet-stream' }); res.end(Buffer.alloc(BIG, 0x61)); return; }
   if (path === '/status/204') { res.writeHead(204, { 'x-origin': 'yes' }); res.end(); return; }
   if (path === '/status/304') { res.writeHead(304, { etag: '"v1"' }); res.end(); return; }
   if (path === '/status/head') { res.writeHead(200, { 'content-length': 1234, 'content-type': 'text/plain' }); res.end(req.method === 'HEAD' ? undefined : 'x'.repeat(1234)); return; }
@@ -342,6 +344,20 @@ t.test('upstream failures become gateway errors with codes, never hangs', async 
   const none = await get('/fail/none');
   t.equal(none.status, 503, 'no backend → 503');
   t.equal(none.headers['ngrok-error-code'], 'ERR_NGROK_6528');
+});
+
+t.test('a client reading slowly is not an upstream timeout: the response completes after pauses longer than it', async (t) => {
+  const socket = await tlsConnect(port, APP);
+  t.teardown(() => socket.destroy());
+  socket.write(`GET /status/big HTTP/1.1\r\nHost: ${APP}:${port}\r\nConnection: close\r\n\r\n`);
+  socket.pause(); // nothing read for twice upstream_response_header_timeout (2 s): the edge and the origin back off
+  await new Promise((r) => setTimeout(r, 4000));
+  const reading = readAll(socket, 20_000);
+  socket.resume();
+  const text = await reading;
+  const split = text.indexOf('\r\n\r\n');
+  t.match(text.slice(0, split), /^HTTP\/1\.1 200 /);
+  t.equal(text.length - split - 4, BIG, 'every byte arrives');
 });
 
 t.test('an origin closing mid-body: the client sees a broken response, not a clean short one', async (t) => {

@@ -153,7 +153,7 @@ export class UpstreamConnection {
   }
 
   private afterExecute(result: number | ParserError, data: Buffer | null): void {
-    if (this.handler !== null) this.deadline = Date.now() + this.timeoutMs;
+    if (this.handler !== null && !this.paused) this.deadline = Date.now() + this.timeoutMs;
     if (isParserError(result)) {
       this.fail('invalid_response', result);
       return;
@@ -170,6 +170,7 @@ export class UpstreamConnection {
   /** Flow control for the response body (the client is slower than the upstream). */
   pause(): void {
     this.paused = true;
+    this.deadline = Infinity; // waiting for a slow client is not the upstream's silence
     if (this.handle !== null) this.handle.readStop();
     else this.socket.pause();
   }
@@ -177,6 +178,7 @@ export class UpstreamConnection {
   resume(): void {
     if (!this.paused || this.socket.destroyed) return;
     this.paused = false;
+    if (this.handler !== null) this.deadline = Date.now() + this.timeoutMs;
     if (this.handle !== null) this.handle.readStart();
     else this.socket.resume();
   }
