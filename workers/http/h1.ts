@@ -30,6 +30,8 @@ interface StreamHandle { isStreamBase?: boolean; _consumed?: boolean; readStart(
 /** EDGEPLANE_HTTP_CONSUME=0 keeps client reads on JS 'data' events (to compare, or if a Node release breaks consume). */
 const CONSUME = process.env.EDGEPLANE_HTTP_CONSUME !== '0';
 const MAX_QUEUED = 8;
+/** How long a closing connection keeps reading (and dropping) the client's bytes before it is destroyed. */
+const LINGER_MS = 5000;
 /** Resolution of header and keep-alive timeouts (configured in seconds). */
 const SWEEP_MS = 250;
 /** Bodies up to this size are sent in the same write as the head (latin1 copy is cheaper than writev). */
@@ -165,6 +167,8 @@ class Http1Connection {
     this.handle = null;
     try { this.parser.unconsume(); } catch { /* parser already closed */ }
     handle._consumed = false;
+    // A readStop() of ours bypassed net.Socket's bookkeeping, so it would not restart reading itself.
+    if (!this.socket.destroyed) handle.readStart();
   }
 
   /** Flow control on the client's bytes: request bodies and pipelined requests. */
@@ -241,7 +245,7 @@ class Http1Connection {
     const next = this.queue.shift();
     if (this.queue.length < MAX_QUEUED) this.body.resume();
     if (next !== undefined) { this.current = next; next.start(); return; }
-    if (this.pendingAnswer !== null) { this.socket.end(this.pendingAnswer); this.pendingAnswer = null; return; }
+    if (this.pendingAnswer !== null) { this.socket.end(this.pendingAnswer); this.pendingAnswer = null; this.discardInput(); return; }
     if (this.closing) { this.closeAfterWrites(); return; }
     this.idleDeadline = Date.now() + this.opts.settings.keepAliveTimeoutMs;
   }
@@ -314,17 +318,30 @@ class Http1Connection {
     if (r.errorCode !== '') head += `ngrok-error-code: ${r.errorCode}\r\n`;
     head += `content-type: text/plain; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n`;
     this.closing = true;
-    // Behind requests in flight or queued: written after them so responses stay in order.
-    if (this.current === null && this.queue.length === 0) this.socket.end(head + body);
-    else this.pendingAnswer = head + body;
-    this.body.pause();
+    // No request after this one is parsed; behind requests in flight or queued, the answer waits
+    // for them so responses stay in order.
+    if (this.current === null && this.queue.length === 0) { this.socket.end(head + body); this.discardInput(); }
+    else { this.pendingAnswer = head + body; this.stopParsing(); }
+  }
+
+  /** Stops feeding llhttp: what the client sends from now on is not a request we will serve. */
+  private stopParsing(): void {
+    this.stopConsuming();
+    this.socket.removeAllListeners('data');
+    this.socket.on('data', () => { /* read and dropped: see discardInput */ });
+  }
+
+  // Our side is done: keep reading (and dropping) until the client closes, for at most LINGER_MS.
+  // Not reading would leave the client's FIN unseen and the connection open for good; closing with
+  // unread bytes would make the kernel send a reset that can destroy the response in flight.
+  private discardInput(): void {
+    this.stopParsing();
+    this.socket.resume();
+    this.idleDeadline = Date.now() + LINGER_MS;
   }
 
   /** Protocol error: answer (when nothing is being written) and close; other requests on it are abandoned. */
   private failConnection(r: EdgeResponse): void {
-    this.body.pause();
-    this.stopConsuming();
-    this.socket.removeAllListeners('data');
     if (this.current === null) this.answerBare(r, '1.1');
     else this.socket.destroy();
   }
@@ -333,6 +350,7 @@ class Http1Connection {
     for (const tx of this.queue) tx.clientGone();
     this.queue.length = 0;
     this.socket.end();
+    this.discardInput();
   }
 
   private onSocketClose(): void {
