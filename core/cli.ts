@@ -12,6 +12,7 @@ const USAGE = `edgeplane: an edge proxy data plane (HTTPS, TLS and TCP edges)
 Usage:
   edgeplane serve [--config FILE]   run the daemon (no --config: the embedded demo config)
   edgeplane check --config FILE     validate a config; prints every problem with its path, exits 1 if any
+  edgeplane bench <scenario> ...    load-test an edge or an upstream (edgeplane bench --help)
   edgeplane --help | --version
 
 Signals (serve): SIGHUP reloads the config (so does changing the file); SIGTERM/SIGINT drain and stop.
@@ -56,6 +57,11 @@ async function serve(configPath: string | undefined): Promise<number> {
 }
 
 async function main(argv: string[]): Promise<number> {
+  // bench has its own options: hand it everything after the word.
+  if (argv[0] === 'bench') {
+    const { runBenchCommand } = await import('../bench/user/command.js');
+    return runBenchCommand(argv.slice(1));
+  }
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
