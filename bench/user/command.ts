@@ -7,6 +7,7 @@ import { loadConfigFile } from '../../core/config/load.js';
 import { ConfigError } from '../../core/config/errors.js';
 import { Daemon } from '../../core/daemon.js';
 import { formatHttpSummary, runHttpLoad } from './http-load.js';
+import { formatTlsSummary, runTlsLoad } from './tls-load.js';
 
 export const BENCH_USAGE = `edgeplane bench: load-test an edge or an upstream
 
@@ -22,6 +23,11 @@ Scenarios:
                 --method M           default GET
                 --body TEXT          request body
                 --servername NAME    SNI when the URL names an IP
+  tls         new TLS connections per second, closed loop, a full handshake each (no session reuse)
+                --url https://HOST:PORT/PATH   one GET PATH with Connection: close per connection
+                --handshake-only     close right after the handshake (TLS passthrough edges, any TLS server)
+                --servername NAME    SNI (default: the URL's host)
+                -c, -d               as for http
 
 Options:
   --config FILE   start edgeplane with this config in this process for the run, then stop it
@@ -46,6 +52,7 @@ export async function runBenchCommand(argv: string[]): Promise<number> {
         method: { type: 'string', default: 'GET' },
         body: { type: 'string' },
         servername: { type: 'string' },
+        'handshake-only': { type: 'boolean', default: false },
         config: { type: 'string' },
         json: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
@@ -58,8 +65,11 @@ export async function runBenchCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parsed;
   const scenario = positionals[0];
   if (values.help || scenario === undefined) { process.stdout.write(BENCH_USAGE); return values.help ? 0 : 2; }
-  if (scenario !== 'http') { process.stderr.write(`unknown scenario: ${scenario}\n\n${BENCH_USAGE}`); return 2; }
-  if (values.url === undefined) { process.stderr.write('bench http needs --url URL\n'); return 2; }
+  if (scenario !== 'http' && scenario !== 'tls') { process.stderr.write(`unknown scenario: ${scenario}\n\n${BENCH_USAGE}`); return 2; }
+  if (values.url === undefined) { process.stderr.write(`bench ${scenario} needs --url URL\n`); return 2; }
+  let url: URL;
+  try { url = new URL(values.url); } catch { process.stderr.write(`--url '${values.url}' is not a URL\n`); return 2; }
+  if (scenario === 'tls' && url.protocol !== 'https:') { process.stderr.write('bench tls needs an https:// URL\n'); return 2; }
   const connections = Number(values.connections);
   const durationS = Number(values.duration);
   if (!Number.isInteger(connections) || connections < 1) { process.stderr.write('--connections must be a positive integer\n'); return 2; }
@@ -80,12 +90,21 @@ export async function runBenchCommand(argv: string[]): Promise<number> {
       throw err;
     }
   }
+  const progress = values.json || !process.stderr.isTTY ? null : process.stderr;
   try {
+    if (scenario === 'tls') {
+      const summary = await runTlsLoad({
+        host: url.hostname.replace(/^\[|\]$/g, ''), port: Number(url.port || 443), servername: values.servername ?? url.hostname,
+        connections, durationS, path: values['handshake-only'] ? null : url.pathname + url.search, progress,
+      });
+      process.stdout.write(values.json ? JSON.stringify(summary, null, 2) + '\n' : formatTlsSummary(summary));
+      return summary.completed > 0 ? 0 : 1;
+    }
     const summary = await runHttpLoad({
       url: values.url, connections, durationS, headers, method: values.method as string,
       ...(values.body === undefined ? {} : { body: values.body }),
       ...(values.servername === undefined ? {} : { servername: values.servername }),
-      progress: values.json || !process.stderr.isTTY ? null : process.stderr,
+      progress,
     });
     process.stdout.write(values.json ? JSON.stringify(summary, null, 2) + '\n' : formatHttpSummary(summary));
     return summary.requests > 0 ? 0 : 1;

@@ -41,6 +41,16 @@ t.test('bench http --config runs the edge from the file and reports the load it 
   t.ok(seen >= summary.requests && seen <= summary.requests + 4, `the origin saw the requests the bench counted (${seen} vs ${summary.requests} + ≤4 in flight)`);
   t.ok(summary.perSecond.length >= 1, 'throughput over time is reported');
   t.ok(Number.isFinite(summary.latencyMs.p99), 'latency percentiles are reported');
+
+  const tlsRun = await run(process.execPath, [CLI, 'bench', 'tls', '--config', config, '--url', `https://127.0.0.1:${port}/tls-bench`,
+    '--servername', 'app.example.test', '-c', '2', '-d', '1', '--json']);
+  const tlsSummary = JSON.parse(tlsRun.stdout) as { completed: number; protocols: Record<string, number>; errors: Record<string, number> };
+  t.ok(tlsSummary.completed > 0, `new TLS connections completed (${tlsSummary.completed})`);
+  t.same(tlsSummary.errors, { connect: 0, handshake: 0, response: 0 });
+  const tlsSeen = origin.requestsTo('/tls-bench').length;
+  t.ok(tlsSeen >= tlsSummary.completed && tlsSeen <= tlsSummary.completed + 2, `one request per connection reached the origin (${tlsSeen})`);
+  const handshakes = Object.values(tlsSummary.protocols).reduce((a, b) => a + b, 0);
+  t.ok(handshakes >= tlsSummary.completed && (tlsSummary.protocols['TLSv1.3'] ?? 0) > 0, `every completed connection's TLS version is counted (${JSON.stringify(tlsSummary.protocols)})`);
 });
 
 t.test('bench refuses bad input with a clear message', async (t) => {
