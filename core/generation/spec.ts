@@ -104,7 +104,7 @@ export interface GenerationSpec {
   connectTimeoutMs: number;
   http: HttpSettingsSpec;
   /** False when no event output is configured: workers then skip building per-request events. */
-  eventsEnabled?: boolean;
+  eventsEnabled: boolean;
 }
 
 /**

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { CLI } from '../helpers/daemon.js';
 import { freePort, run } from '../helpers/net.js';
 import { makePki } from '../helpers/pki.js';
-import { startOrigin } from '../helpers/http.js';
+import { startOrigin, exampleTestCertificates } from '../helpers/http.js';
 
 const pki = makePki();
 t.teardown(() => pki.cleanup());
@@ -26,8 +26,7 @@ t.test('bench http --config runs the edge from the file and reports the load it 
   writeFileSync(config, JSON.stringify({
     workers: 1,
     listen_address: '127.0.0.1',
-    tls_certificates: [{ id: 'cert_edge', certificate_pem: { file: pki.path('bundle.crt') }, private_key_pem: { file: pki.path('leaf.key') } }],
-    reserved_domains: [{ domain: '*.example.test', certificate_id: 'cert_edge' }],
+    ...exampleTestCertificates(pki),
     backends: [{ id: 'bkd_origin', type: 'static_address', address: origin.address }],
     edges: [{ id: 'edghts_app', type: 'https', hostports: [`app.example.test:${port}`], routes: [{ match_type: 'path_prefix', match: '/', backend: { backend_id: 'bkd_origin' } }] }],
   }));

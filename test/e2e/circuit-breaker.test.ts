@@ -8,7 +8,7 @@ import https from 'node:https';
 import { makePki } from '../helpers/pki.js';
 import { metricValue, startDaemon } from '../helpers/daemon.js';
 import { freePort } from '../helpers/net.js';
-import { httpsRequest, startOrigin, type SeenRequest } from '../helpers/http.js';
+import { httpsRequest, startOrigin, type SeenRequest, exampleTestCertificates } from '../helpers/http.js';
 
 const pki = makePki();
 t.teardown(() => pki.cleanup());
@@ -35,8 +35,7 @@ const port = await freePort();
 const daemon = await startDaemon(t, {
   workers: WORKERS,
   listen_address: '127.0.0.1',
-  tls_certificates: [{ id: 'cert_edge', certificate_pem: { file: pki.path('bundle.crt') }, private_key_pem: { file: pki.path('leaf.key') } }],
-  reserved_domains: [{ domain: '*.example.test', certificate_id: 'cert_edge' }],
+  ...exampleTestCertificates(pki),
   backends: [{ id: 'bkd_origin', type: 'static_address', address: origin.address }],
   edges: [{
     id: 'edghts_cb', type: 'https', hostports: [`${APP}:${port}`],

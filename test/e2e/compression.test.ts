@@ -11,8 +11,7 @@ import { makePki } from '../helpers/pki.js';
 import { startDaemon, tempDir } from '../helpers/daemon.js';
 import { freePort, run } from '../helpers/net.js';
 import {
-  h2Connect, h2Request, httpsRequest, lookupLoopback, sha256, startOrigin, type OriginHandler,
-} from '../helpers/http.js';
+  h2Connect, h2Request, httpsRequest, lookupLoopback, sha256, startOrigin, type OriginHandler, exampleTestCertificates } from '../helpers/http.js';
 
 const pki = makePki();
 t.teardown(() => pki.cleanup());
@@ -113,8 +112,7 @@ const origin = await startOrigin(t, originHandler);
 const daemon = await startDaemon(t, {
   workers: 2,
   listen_address: '127.0.0.1',
-  tls_certificates: [{ id: 'cert_edge', certificate_pem: { file: pki.path('bundle.crt') }, private_key_pem: { file: pki.path('leaf.key') } }],
-  reserved_domains: [{ domain: '*.example.test', certificate_id: 'cert_edge' }],
+  ...exampleTestCertificates(pki),
   backends: [{ id: 'bkd_origin', type: 'static_address', address: origin.address }],
   edges: [{
     id: 'edghts_zip', type: 'https', hostports: [`${APP}:${port}`],

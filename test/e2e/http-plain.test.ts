@@ -7,7 +7,7 @@ import WebSocket from 'ws';
 import { makePki } from '../helpers/pki.js';
 import { startDaemon, type DaemonHandle } from '../helpers/daemon.js';
 import { freePort, run } from '../helpers/net.js';
-import { lookupLoopback, startOrigin, waitForEvent, webSocketEcho, type Origin } from '../helpers/http.js';
+import { lookupLoopback, startOrigin, waitForEvent, webSocketEcho, type Origin, exampleTestCertificates } from '../helpers/http.js';
 
 const pki = makePki();
 t.teardown(() => pki.cleanup());
@@ -22,8 +22,7 @@ async function setup(tt: { teardown(fn: () => unknown): void }, mode: 'redirect'
   const daemon = await startDaemon(tt, {
     workers: 2,
     listen_address: '127.0.0.1',
-    tls_certificates: [{ id: 'cert_edge', certificate_pem: { file: pki.path('bundle.crt') }, private_key_pem: { file: pki.path('leaf.key') } }],
-    reserved_domains: [{ domain: '*.example.test', certificate_id: 'cert_edge' }],
+    ...exampleTestCertificates(pki),
     backends: [{ id: 'bkd_origin', type: 'static_address', address: origin.address }],
     edges: [{
       id: 'edghts_app',

@@ -12,8 +12,7 @@ import { startDaemon } from '../helpers/daemon.js';
 import { freePort, readAll, readUntil, run, tlsEchoServer } from '../helpers/net.js';
 import {
   closeMidBodyHandler, echoHandler, h2Connect, h2Request, httpsRequest, lookupLoopback, rawNames, rawOrigin,
-  readUntilMatch, reportHandler, sha256, startOrigin, tlsConnect, waitForEvent, webSocketEcho, type OriginHandler,
-} from '../helpers/http.js';
+  readUntilMatch, reportHandler, sha256, startOrigin, tlsConnect, waitForEvent, webSocketEcho, type OriginHandler, exampleTestCertificates } from '../helpers/http.js';
 
 const pki = makePki();
 t.teardown(() => pki.cleanup());
@@ -69,8 +68,7 @@ async function setup(tt: { teardown(fn: () => unknown): void }) {
   const daemon = await startDaemon(tt, {
     workers: 2,
     listen_address: '127.0.0.1',
-    tls_certificates: [{ id: 'cert_edge', certificate_pem: { file: pki.path('bundle.crt') }, private_key_pem: { file: pki.path('leaf.key') } }],
-    reserved_domains: [{ domain: '*.example.test', certificate_id: 'cert_edge' }],
+    ...exampleTestCertificates(pki),
     backends: [
       { id: 'bkd_origin', type: 'static_address', address: origin.address },
       { id: 'bkd_ka', type: 'static_address', address: keepAliveOrigin.address },

@@ -8,7 +8,7 @@ import type tls from 'node:tls';
 import { makePki } from '../helpers/pki.js';
 import { startDaemon } from '../helpers/daemon.js';
 import { freePort, readAll } from '../helpers/net.js';
-import { h2Connect, h2RemoteSettings, h2Request, httpsRequest, reportHandler, startOrigin, tlsConnect, type OriginHandler } from '../helpers/http.js';
+import { h2Connect, h2RemoteSettings, h2Request, httpsRequest, reportHandler, startOrigin, tlsConnect, type OriginHandler, exampleTestCertificates } from '../helpers/http.js';
 
 type Tap = Pick<Test, 'equal'>;
 
@@ -47,8 +47,7 @@ const origin = await startOrigin(t, originHandler);
 const daemon = await startDaemon(t, {
   workers: 2,
   listen_address: '127.0.0.1',
-  tls_certificates: [{ id: 'cert_edge', certificate_pem: { file: pki.path('bundle.crt') }, private_key_pem: { file: pki.path('leaf.key') } }],
-  reserved_domains: [{ domain: '*.example.test', certificate_id: 'cert_edge' }],
+  ...exampleTestCertificates(pki),
   backends: [{ id: 'bkd_origin', type: 'static_address', address: origin.address }],
   edges: [{
     id: 'edghts_app',

@@ -2,6 +2,7 @@
 // (method, target, headers, body hash and length, which TCP connection carried it) and answers
 // through a handler: report what it saw, echo the body, never answer, fail mid-body, switch to
 // WebSocket. Clients reach the edge by name (SNI + Host) on 127.0.0.1, over HTTP/1.1 or HTTP/2.
+import type { Pki } from './pki.js';
 import http from 'node:http';
 import https from 'node:https';
 import http2 from 'node:http2';
@@ -369,4 +370,12 @@ export async function waitForEvent(events: () => Array<Record<string, any>>, pre
 
 export function sha256(data: Buffer): string {
   return createHash('sha256').update(data).digest('hex');
+}
+
+/** The config's tls_certificates + reserved_domains: *.example.test served with the test PKI's leaf (bundle.crt, leaf.key). */
+export function exampleTestCertificates(pki: Pick<Pki, 'path'>): { tls_certificates: object[]; reserved_domains: object[] } {
+  return {
+    tls_certificates: [{ id: 'cert_edge', certificate_pem: { file: pki.path('bundle.crt') }, private_key_pem: { file: pki.path('leaf.key') } }],
+    reserved_domains: [{ domain: '*.example.test', certificate_id: 'cert_edge' }],
+  };
 }

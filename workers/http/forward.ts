@@ -180,7 +180,7 @@ export class Transaction implements UpstreamHandler {
       if (err !== null || conn === null) {
         // Failover (spec §1.7): the next child only when this one could not be dialled.
         const code = (err as NodeJS.ErrnoException | null)?.code;
-        this.attempt(plan, i + 1, code === 'ECONNREFUSED' ? EDGE_ERRORS.connectRefused : code === 'ETIMEDOUT' ? { ...EDGE_ERRORS.upstreamTimeout } : EDGE_ERRORS.connectFailed);
+        this.attempt(plan, i + 1, code === 'ECONNREFUSED' ? EDGE_ERRORS.connectRefused : code === 'ETIMEDOUT' ? EDGE_ERRORS.upstreamTimeout : EDGE_ERRORS.connectFailed);
         return;
       }
       this.x.vars.backendConnectionReused = conn.reused;

@@ -3,7 +3,7 @@
 // reading stops while the queue is long), so responses go out in order.
 import type net from 'node:net';
 import type { HttpSettingsSpec } from '../../core/generation/spec.js';
-import type { ConnectionInfo, EdgeResponse, HeaderList } from './exchange.js';
+import type { ConnectionInfo, EdgeResponse } from './exchange.js';
 import { HTTPParser, METHODS, kOnBody, kOnExecute, kOnHeaders, kOnMessageBegin, kOnHeadersComplete, kOnMessageComplete, isParserError, type ParserError } from './llhttp.js';
 import { Transaction, type BodyFraming, type ClientResponse, type ForwardContext } from './forward.js';
 import { EDGE_ERRORS, reasonPhrase } from './errors.js';
@@ -37,8 +37,8 @@ const SWEEP_MS = 250;
 /** Bodies up to this size are sent in the same write as the head (latin1 copy is cheaper than writev). */
 const MERGE_LIMIT = 16 * 1024;
 
-export function serveHttp1(socket: net.Socket, opts: Http1Options, initial?: Buffer): void {
-  new Http1Connection(socket, opts).start(initial);
+export function serveHttp1(socket: net.Socket, opts: Http1Options): void {
+  new Http1Connection(socket, opts).start();
 }
 
 class Http1Connection {
@@ -83,7 +83,7 @@ class Http1Connection {
     };
   }
 
-  start(initial?: Buffer): void {
+  start(): void {
     const socket = this.socket;
     socket.setNoDelay(true);
     const handle = (socket as unknown as { _handle?: StreamHandle | null })._handle;
@@ -102,7 +102,6 @@ class Http1Connection {
     socket.once('close', () => this.onSocketClose());
     this.armHeaderTimer();
     watch(this);
-    if (initial !== undefined && initial.length > 0) this.onData(initial);
     socket.resume();
   }
 
@@ -216,7 +215,7 @@ class Http1Connection {
     if ('answer' in routed) {
       // Answered before any transaction (bad host, bad path): the request body is not wanted, and
       // the connection ends after the answer (queued behind a request in flight, if any).
-      this.answerBare(routed.answer, version);
+      this.answerBare(routed.answer);
       return 1;
     }
     // Unless the upstream switches protocols, an upgrade request's connection ends with its response.
@@ -310,8 +309,7 @@ class Http1Connection {
   }
 
   /** An answer without a transaction: write it and close. */
-  private answerBare(r: EdgeResponse, version: '1.0' | '1.1'): void {
-    void version;
+  private answerBare(r: EdgeResponse): void {
     const body = r.body ?? `${r.errorCode}\n`;
     let head = `HTTP/1.1 ${r.status} ${reasonPhrase(r.status)}\r\n`;
     for (let i = 0; i < (r.headers?.length ?? 0); i += 2) head += `${r.headers![i]}: ${r.headers![i + 1]}\r\n`;
@@ -342,7 +340,7 @@ class Http1Connection {
 
   /** Protocol error: answer (when nothing is being written) and close; other requests on it are abandoned. */
   private failConnection(r: EdgeResponse): void {
-    if (this.current === null) this.answerBare(r, '1.1');
+    if (this.current === null) this.answerBare(r);
     else this.socket.destroy();
   }
 
@@ -367,7 +365,6 @@ class Http1Connection {
 }
 
 
-export type { HeaderList };
 
 // One sweep per worker over its open HTTP/1.1 connections (header and keep-alive deadlines).
 const watched = new Set<Http1Connection>();

@@ -16,7 +16,7 @@ export interface Http2Options {
   onClose(): void;
 }
 
-const { NGHTTP2_INTERNAL_ERROR, NGHTTP2_REFUSED_STREAM } = http2.constants;
+const { NGHTTP2_INTERNAL_ERROR } = http2.constants;
 
 const sessions = new Set<http2.ServerHttp2Session>();
 let draining = false;
@@ -117,4 +117,3 @@ function streamResponse(stream: http2.ServerHttp2Stream): ClientResponse {
   };
 }
 
-export { NGHTTP2_REFUSED_STREAM };

@@ -9,7 +9,7 @@ import { httpRequestCompleteEvent } from './request-event.js';
 import { log } from '../../core/log.js';
 
 export function publishExchange(events: EventBatcher, x: Exchange, spec: GenerationSpec, scheme: 'http' | 'https', tx: Transaction): void {
-  if (spec.eventsEnabled === false) return;
+  if (!spec.eventsEnabled) return;
   try {
     const end = Date.now();
     const object = httpRequestCompleteEvent(x, scheme, end, { responseFirstByteMs: tx.firstResponseByteMs || undefined });

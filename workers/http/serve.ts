@@ -27,8 +27,21 @@ export function createHttpWorkerState(counters: Counters, breakers: Breakers, co
   return { counters, breakers, pools: new UpstreamPools({ connectTimeoutMs: 10_000, idleTimeoutMs: 30_000, maxIdle: 128 }), completed };
 }
 
+// One ForwardContext per generation and scheme, made on the generation's first connection (not per
+// connection); the pools take the generation's settings then.
+const contexts = new WeakMap<GenerationSpec, Partial<Record<'http' | 'https', ForwardContext>>>();
+
 function forwardContext(state: HttpWorkerState, spec: GenerationSpec, scheme: 'http' | 'https'): ForwardContext {
-  state.pools.configure({ connectTimeoutMs: spec.connectTimeoutMs, idleTimeoutMs: spec.http.upstreamIdleTimeoutMs, maxIdle: spec.http.maxIdleUpstreamConnections });
+  let bySpec = contexts.get(spec);
+  if (bySpec === undefined) {
+    bySpec = {};
+    contexts.set(spec, bySpec);
+    state.pools.configure({ connectTimeoutMs: spec.connectTimeoutMs, idleTimeoutMs: spec.http.upstreamIdleTimeoutMs, maxIdle: spec.http.maxIdleUpstreamConnections });
+  }
+  return (bySpec[scheme] ??= newForwardContext(state, spec, scheme));
+}
+
+function newForwardContext(state: HttpWorkerState, spec: GenerationSpec, scheme: 'http' | 'https'): ForwardContext {
   return {
     backends: spec.backends,
     counters: state.counters,
