@@ -1,7 +1,7 @@
 // Syntax rules for HTTPS route values (spec §1.5, §1.6): route matches and the request/response
 // headers modules. Each returns a reason (ending in its ngrok code where ngrok has one) or null.
 import { templateProblem } from '../http/templates.js';
-import { normalizePath } from '../../workers/http/path.js';
+import { normalizePath } from '../http/path.js';
 
 export const MAX_ROUTE_MATCH_BYTES = 1024; // spec §1.5 (7135)
 export const MAX_HEADERS_PER_MODULE = 5; // spec §1.6 (7015): 5 added and 5 removed

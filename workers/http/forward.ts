@@ -213,11 +213,11 @@ export class Transaction implements UpstreamHandler {
     if (this.done) return;
     this.firstResponseByteMs = Date.now();
     const x = this.x;
-    const length = contentLength(rawHeaders);
+    const response = clientResponseHeaders(rawHeaders, status === 101);
     x.status = status;
-    x.responseHeaders = clientResponseHeaders(rawHeaders, status === 101);
+    x.responseHeaders = response.headers;
     if (status === 101) return; // onUpgrade follows
-    this.emitHead(length);
+    this.emitHead(response.length);
   }
 
   private emitHead(upstreamLength: number): void {
@@ -347,14 +347,6 @@ export class Transaction implements UpstreamHandler {
     this.onDone = null;
     done?.();
   }
-}
-
-function contentLength(raw: string[]): number {
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!;
-    if (name.length === 14 && name.toLowerCase() === 'content-length') return Number(raw[i + 1]);
-  }
-  return -1;
 }
 
 /** The request head for the upstream (latin1: header bytes pass through unchanged). */

@@ -62,17 +62,22 @@ export function upstreamHeaders(request: HeaderList, facts: ForwardedFacts): Hea
   return out;
 }
 
-/** Response headers for the client: lower-case names, hop-by-hop and ngrok-error-code removed. */
-export function clientResponseHeaders(raw: string[], keepUpgrade: boolean): HeaderList {
+/**
+ * Response headers for the client: lower-case names, hop-by-hop and ngrok-error-code removed. The
+ * upstream's Content-Length (framing: the engine writes its own) is returned beside them, -1 if none.
+ */
+export function clientResponseHeaders(raw: string[], keepUpgrade: boolean): { headers: HeaderList; length: number } {
   const headers = lowerCaseNames(raw);
   const listed = connectionListed(headers);
   const out: HeaderList = [];
+  let length = -1;
   for (let i = 0; i < headers.length; i += 2) {
     const name = headers[i]!;
+    if (name === 'content-length') { length = Number(headers[i + 1]); continue; }
     if (name === 'ngrok-error-code') continue;
     if (keepUpgrade && (name === 'connection' || name === 'upgrade')) { out.push(name, headers[i + 1]!); continue; }
     if (HOP_BY_HOP.has(name) || (listed !== null && listed.has(name))) continue;
     out.push(name, headers[i + 1]!);
   }
-  return out;
+  return { headers: out, length };
 }

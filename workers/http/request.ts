@@ -3,7 +3,7 @@
 import type { BodyFraming, CompiledRoute } from './forward.js';
 import type { ConnectionInfo, EdgeResponse, Exchange, ExchangeVars, HeaderList } from './exchange.js';
 import type { RouteTable } from './routes.js';
-import { normalizePath, splitTarget } from './path.js';
+import { normalizePath, splitTarget } from '../../core/http/path.js';
 import { upstreamHeaders, firstHeader } from './headers.js';
 import { mtlsUpstreamHeaders } from './mtls-headers.js';
 import { EDGE_ERRORS } from './errors.js';

@@ -235,7 +235,8 @@ export class EndpointPool {
   private readonly idle: UpstreamConnection[] = [];
   private readonly all = new Set<UpstreamConnection>();
 
-  constructor(readonly endpoint: EndpointSpec, private readonly settings: PoolSettings) {}
+  /** `settings()` is read at each use, so a reload's timeouts and idle cap apply to pools that already exist. */
+  constructor(readonly endpoint: EndpointSpec, private readonly settings: () => PoolSettings) {}
 
   get idleCount(): number { return this.idle.length; }
   get openCount(): number { return this.all.size; }
@@ -248,7 +249,7 @@ export class EndpointPool {
       cb(null, conn);
       return;
     }
-    dialEndpoint(this.endpoint, this.settings.connectTimeoutMs).then((socket) => {
+    dialEndpoint(this.endpoint, this.settings().connectTimeoutMs).then((socket) => {
       socket.setNoDelay(true);
       const fresh = new UpstreamConnection(socket, this);
       this.all.add(fresh);
@@ -257,8 +258,9 @@ export class EndpointPool {
   }
 
   putBack(conn: UpstreamConnection): void {
-    if (this.idle.length >= this.settings.maxIdle) { this.forget(conn); conn.socket.destroy(); return; }
-    conn.deadline = Date.now() + this.settings.idleTimeoutMs;
+    const settings = this.settings();
+    if (this.idle.length >= settings.maxIdle) { this.forget(conn); conn.socket.destroy(); return; }
+    conn.deadline = Date.now() + settings.idleTimeoutMs;
     this.idle.push(conn);
   }
 
@@ -296,7 +298,7 @@ export class UpstreamPools {
     this.sweeper.unref();
   }
 
-  /** Newer generations may change timeouts; existing pools keep their sockets. */
+  /** Newer generations may change timeouts and the idle cap; pools keep their sockets and follow. */
   configure(settings: PoolSettings): void { this.settings = settings; }
 
   get(endpoint: EndpointSpec): EndpointPool {
@@ -304,7 +306,7 @@ export class UpstreamPools {
     let pool = this.pools.get(key);
     if (pool === undefined) {
       if (this.sweeper === null) this.startSweeping();
-      pool = new EndpointPool(endpoint, this.settings);
+      pool = new EndpointPool(endpoint, () => this.settings);
       this.pools.set(key, pool);
     }
     return pool;

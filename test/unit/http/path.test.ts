@@ -1,5 +1,5 @@
 import t from 'tap';
-import { normalizePath, splitTarget } from '../../../workers/http/path.js';
+import { normalizePath, splitTarget } from '../../../core/http/path.js';
 import { buildRouteTable, type RouteMatch } from '../../../workers/http/routes.js';
 
 t.test('normalizePath makes every spelling of a path one canonical form', async (t) => {
