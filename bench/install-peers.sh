@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Installs the comparison peers (haproxy, nginx + stream module), wrk (keep-alive HTTP load) and the Go toolchain used to build
+# Installs the comparison peers (haproxy, nginx + stream module, caddy), wrk (keep-alive HTTP load) and the Go toolchain used to build
 # the new-connection load generator (bench/load/tlsload). Idempotent: does nothing when all are present.
 # A policy-rc.d stops the packages' postinst from starting system services (the bench starts its own
 # instances), as /work/shared/peers-bench/install.sh does.
 # Usage: sudo bench/install-peers.sh [--no-go]
 set -euo pipefail
-PKGS="haproxy nginx libnginx-mod-stream wrk"
+PKGS="haproxy nginx libnginx-mod-stream wrk caddy"
 [ "${1:-}" = "--no-go" ] || PKGS="$PKGS golang-go"
 
 missing=""

@@ -1,11 +1,13 @@
-// The HTTP scenarios' measured windows: wrk keep-alive loads (S1, S2a), gzip with a byte check
+import type { CpuList } from './processes.js';
+// The HTTP scenarios' measured windows: wrk (or autocannon) keep-alive loads (S1, S2a), gzip with a byte check
 // (S4), and the circuit breaker under load. Same shape as measure.ts: warm-up, host-speed probe,
 // then the window over which the proxy's CPU is charged.
 import { beginCpuWindow, endCpuWindow } from './cpu.js';
 import { jsonBody } from './fixtures.js';
 import { checkBody, type BodyCheck } from './load/body-check.js';
 import { runBreaker, type BreakerResult } from './load/breaker.js';
-import { runWrk, type WrkRequest, type WrkResult } from './load/wrk.js';
+import { runAutocannon } from './load/autocannon-load.js';
+import { runWrk, type HttpClientKind, type WrkRequest, type WrkResult } from './load/wrk.js';
 import { probes, type MeasureContext, type Measured } from './measure.js';
 import { EDGEPLANE_BREAKER } from './peers/edgeplane.js';
 import { flakyControlPort, SNI_NAMES } from './ports.js';
@@ -25,11 +27,20 @@ function wrkErrors(r: WrkResult): number {
   return r.err_connect + r.err_read + r.err_write + r.err_status + r.err_timeout;
 }
 
+// The keep-alive load of the whole run (run.ts sets it once from --http-client): wrk, or autocannon
+// where wrk is not installed; both return wrk's result shape.
+let httpClient: HttpClientKind = 'wrk';
+export function setHttpClient(kind: HttpClientKind): void { httpClient = kind; }
+
+function runHttpLoad(cpu: CpuList, req: WrkRequest, conns: number, seconds: number): Promise<WrkResult> {
+  return httpClient === 'wrk' ? runWrk(cpu, req, conns, seconds) : runAutocannon(cpu, req, conns, seconds);
+}
+
 export async function measureWrk(m: MeasureContext, req: WrkRequest): Promise<Measured> {
-  await runWrk(m.cpuLoad, req, m.conns, m.warmupSeconds);
+  await runHttpLoad(m.cpuLoad, req, m.conns, m.warmupSeconds);
   const probe_ms = probes();
   const w = beginCpuWindow(m.pid, m.originPid);
-  const r = await runWrk(m.cpuLoad, req, m.conns, m.seconds);
+  const r = await runHttpLoad(m.cpuLoad, req, m.conns, m.seconds);
   const cpu = endCpuWindow(w);
   return {
     rate: r.requests / (r.duration_us / 1e6), work: r.requests,

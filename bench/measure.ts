@@ -1,3 +1,4 @@
+import type { CpuList } from './processes.js';
 import { beginCpuWindow, endCpuWindow, probeCoreMs, type CpuSample } from './cpu.js';
 import { BIG_BYTES } from './fixtures.js';
 import { runBulk } from './load/bulk.js';
@@ -7,7 +8,7 @@ import type { HttpDetail } from './measure-http.js';
 
 /** What one measured point needs: where the load runs and whose CPU is charged. */
 export interface MeasureContext {
-  cpuLoad: number;
+  cpuLoad: CpuList;
   /** root pid of the proxy (or of the origin for direct rows); its whole tree is charged */
   pid: number | undefined;
   originPid: number;

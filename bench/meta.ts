@@ -30,6 +30,7 @@ export function collectMeta(extra: Record<string, string>): Record<string, strin
     node: `${process.version} (OpenSSL ${process.versions.openssl})`,
     nginx: firstLine('nginx', ['-v']).replace(/^nginx version: /, ''),
     haproxy: firstLine('haproxy', ['-v']),
+    caddy: firstLine('caddy', ['version']),
     openssl: firstLine('openssl', ['version']),
     curl: firstLine('curl', ['-V']),
     tcp_tw_reuse: readOr('/proc/sys/net/ipv4/tcp_tw_reuse'),

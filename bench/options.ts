@@ -1,3 +1,4 @@
+import { cpuListCores } from './processes.js';
 import { ALL_PEERS, type PeerName } from './peers/registry.js';
 import { ALL_SCENARIOS, type ScenarioName } from './scenarios.js';
 
@@ -20,17 +21,22 @@ export interface BenchOptions {
   /** extra attempts at a point whose cores were busy with other work */
   retries: number;
   client: 'auto' | 'tlsload' | 'node';
+  /** keep-alive HTTP load (S1, S2a, S4): wrk when installed, else autocannon */
+  httpClient: 'auto' | 'wrk' | 'autocannon';
   origin: 'auto' | 'nginx' | 'node';
   /** added to every loopback port */
   portOffset: number;
-  cpuProxy: number;
-  cpuLoad: number;
+  /** taskset CPU lists: the proxy's cores, and the load generator's + origin's + runner's */
+  cpuProxy: string;
+  cpuLoad: string;
+  /** workers of every proxy (edgeplane workers, nginx worker_processes, haproxy nbthread, caddy GOMAXPROCS) */
+  workers: number;
   json?: string;
 }
 
 const USAGE = `usage: node dist/bench/run.js [--scenarios ${ALL_SCENARIOS.join(',')}] [--peers ${ALL_PEERS.join(',')}]
   [--reps 3] [--duration 10] [--warmup 2] [--conns 64] [--bulk-per-conn 8] [--max-minutes 45] [--settle 30] [--retries 2]
-  [--client auto|tlsload|node] [--origin auto|nginx|node] [--port-offset 0] [--cpu-proxy 0] [--cpu-load 1] [--json out.json]
+  [--client auto|tlsload|node] [--http-client auto|wrk|autocannon] [--origin auto|nginx|node] [--port-offset 0] [--cpu-proxy 0] [--cpu-load 1] [--workers 1] [--json out.json]
        node dist/bench/run.js --render bench/out/run-<UTC>.json`;
 
 function list<T extends string>(value: string, allowed: readonly T[], flag: string): T[] {
@@ -49,10 +55,15 @@ function choice<T extends string>(value: string, allowed: readonly T[], flag: st
   return list(value, allowed, flag)[0] ?? allowed[0];
 }
 
+function cpuListArg(value: string, flag: string): string {
+  try { cpuListCores(value); } catch (e) { throw new Error(`${flag}: ${(e as Error).message}\n${USAGE}`); }
+  return value;
+}
+
 export function parseOptions(argv: string[]): BenchOptions {
   const o: BenchOptions = {
     scenarios: [...ALL_SCENARIOS], peers: [...ALL_PEERS], reps: 3, duration: 10, warmup: 2, conns: 64,
-    bulkPerConn: 8, maxMinutes: 45, settle: 30, retries: 2, client: 'auto', origin: 'auto', portOffset: 0, cpuProxy: 0, cpuLoad: 1,
+    bulkPerConn: 8, maxMinutes: 45, settle: 30, retries: 2, client: 'auto', httpClient: 'auto', origin: 'auto', portOffset: 0, cpuProxy: '0', cpuLoad: '1', workers: 1,
   };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
@@ -71,10 +82,12 @@ export function parseOptions(argv: string[]): BenchOptions {
       case '--settle': o.settle = Number(v) >= 0 ? Number(v) : positive(v, flag); break;
       case '--retries': o.retries = Math.max(0, Math.round(Number(v)) || 0); break;
       case '--client': o.client = choice(v, ['auto', 'tlsload', 'node'] as const, flag); break;
+      case '--http-client': o.httpClient = choice(v, ['auto', 'wrk', 'autocannon'] as const, flag); break;
       case '--origin': o.origin = choice(v, ['auto', 'nginx', 'node'] as const, flag); break;
       case '--port-offset': o.portOffset = Math.round(Number(v)) || 0; break;
-      case '--cpu-proxy': o.cpuProxy = Number(v); break;
-      case '--cpu-load': o.cpuLoad = Number(v); break;
+      case '--cpu-proxy': o.cpuProxy = cpuListArg(v, flag); break;
+      case '--cpu-load': o.cpuLoad = cpuListArg(v, flag); break;
+      case '--workers': o.workers = Math.round(positive(v, flag)); break;
       case '--json': o.json = v; break;
       default: throw new Error(`unknown option ${flag}\n${USAGE}`);
     }

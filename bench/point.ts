@@ -1,7 +1,7 @@
 import { waitForQuietCores } from './cpu.js';
 import type { MeasureContext } from './measure.js';
 import type { Origin } from './origin/origin.js';
-import { isRunning, type BenchChild } from './processes.js';
+import { cpuListCores, isRunning, type BenchChild, type CpuList } from './processes.js';
 import { jobOf, peerPort, startProxy, stopProxy, type PeerContext, type PeerName } from './peers/registry.js';
 import type { PointRecord } from './report.js';
 import { SCENARIOS, type ScenarioName } from './scenarios.js';
@@ -11,7 +11,7 @@ export interface PointSetup {
   ctx: PeerContext;
   origin: Origin;
   base: Omit<MeasureContext, 'pid' | 'originPid'>;
-  cpuProxy: number;
+  cpuProxy: CpuList;
   settleMs: number;
   quietPct: number;
   /** the breaker scenario's upstream, when that scenario runs */
@@ -38,8 +38,11 @@ export async function measurePoint(s: PointSetup, scenario: ScenarioName, peer: 
     const pct = (cpuS: number): number => (100 * cpuS) / r.cpu.wall_s;
     // busy time of each core not charged to a process of ours: other jobs on the machine, plus softirq work
     // that ran outside our processes (softirq ticks taken inside a process are already in its stime)
-    const charged = r.cpu.core_pct.map((_, core) => (core === s.cpuProxy ? (peer === 'direct' ? 0 : pct(r.cpu.proc_cpu_s)) : 0)
-      + (core === s.base.cpuLoad ? pct(r.cpu.origin_cpu_s + r.cpu.load_cpu_s) : 0));
+    // (a process on several cores is charged evenly to each: /proc gives no per-core split)
+    const proxyCores = cpuListCores(s.cpuProxy);
+    const loadCores = cpuListCores(s.base.cpuLoad);
+    const charged = r.cpu.core_pct.map((_, core) => (proxyCores.includes(core) && peer !== 'direct' ? pct(r.cpu.proc_cpu_s) / proxyCores.length : 0)
+      + (loadCores.includes(core) ? pct(r.cpu.origin_cpu_s + r.cpu.load_cpu_s) / loadCores.length : 0));
     Object.assign(point, {
       ok: r.work > 0, rate: r.rate, work: r.work, cpu_per_unit: r.cpu_per_unit, proc_cpu_s: r.cpu.proc_cpu_s,
       core_pct: r.cpu.core_pct, other_pct: r.cpu.core_pct.map((b, i) => Math.round(10 * Math.max(0, b - charged[i])) / 10),

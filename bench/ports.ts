@@ -30,6 +30,8 @@ export interface HttpProxyPorts { http?: number; https?: number; gzip?: number; 
 const HTTP_PROXY: Record<string, HttpProxyPorts> = {
   nginx: { http: 20080, https: 21443, gzip: 23080 },
   haproxy: { http: 20081, https: 21444, gzip: 23081, breaker: 25081 },
+  caddy: { http: 20082, https: 21445, gzip: 23082, breaker: 25082 },
+  'http-proxy': { http: 20083 },
   fastify: { http: 20084 },
   edgeplane: { http: 29180, https: 29543, gzip: 29280, breaker: 29380, edge: 29643 },
 };
@@ -41,6 +43,8 @@ export function setPortOffset(n: number): void { offset = n; }
 export function portOffset(): number { return offset; }
 export function originHttpPort(): number { return ORIGIN_HTTP + offset; }
 export function originTlsPorts(): number[] { return ORIGIN_TLS.map((p) => p + offset); }
+/** Whether a peer is an L4 proxy at all (has the `tls`/`tcp` ports). */
+export function hasProxyPorts(peer: string): peer is keyof typeof PROXY { return Object.hasOwn(PROXY, peer); }
 export function proxyPorts(peer: keyof typeof PROXY): ProxyPorts {
   return { tls: PROXY[peer].tls + offset, tcp: PROXY[peer].tcp + offset };
 }

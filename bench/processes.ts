@@ -42,7 +42,24 @@ function track(proc: ChildProcess): Promise<number | null> {
   });
 }
 
-export function startPinned(name: string, cpu: number, cmd: string, args: string[], logPath: string,
+/** A taskset CPU list: one core (0) or a list/range ("0-3", "0,2"). */
+export type CpuList = number | string;
+
+/** The cores of a taskset CPU list ("0-2,5" → [0, 1, 2, 5]). */
+export function cpuListCores(cpus: CpuList): number[] {
+  const out: number[] = [];
+  for (const part of String(cpus).split(',').map((s) => s.trim()).filter(Boolean)) {
+    const m = /^(\d+)(?:-(\d+))?$/.exec(part);
+    if (!m) throw new Error(`not a CPU list: "${cpus}" (expected e.g. 0, 0-3 or 0,2)`);
+    const lo = Number(m[1]);
+    const hi = m[2] === undefined ? lo : Number(m[2]);
+    for (let c = lo; c <= hi; c++) out.push(c);
+  }
+  if (out.length === 0) throw new Error(`empty CPU list: "${cpus}"`);
+  return out;
+}
+
+export function startPinned(name: string, cpu: CpuList, cmd: string, args: string[], logPath: string,
   env?: NodeJS.ProcessEnv): BenchChild {
   const fd = openSync(logPath, 'a');
   try {
@@ -74,7 +91,7 @@ export async function stopChild(child: BenchChild, graceMs = 5000): Promise<void
 export interface RunOutput { code: number | null; stdout: string; stderr: string; timedOut: boolean }
 
 /** Runs a command pinned to `cpu` to completion (killed after timeoutMs). */
-export function runPinned(cpu: number, cmd: string, args: string[], timeoutMs: number,
+export function runPinned(cpu: CpuList, cmd: string, args: string[], timeoutMs: number,
   env?: NodeJS.ProcessEnv): Promise<RunOutput> {
   const proc = spawn('taskset', ['-c', String(cpu), cmd, ...args], {
     detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: env ?? process.env,

@@ -104,6 +104,18 @@ function scenarioLabel(sc: ScenarioName): string {
   return tag ? `${sc} (${tag})` : sc;
 }
 
+// peers whose version collectMeta records under their own name (older runs lack caddy's)
+const VERSIONED_PEERS: readonly PeerName[] = ['nginx', 'haproxy', 'caddy'];
+
+/** "nginx 1.22.1, caddy 2.6.2" for the binary peers that ran; '' when none did. */
+function peerVersions(m: Record<string, string>, peers: readonly PeerName[]): string {
+  return peers.flatMap((p) => {
+    const v = VERSIONED_PEERS.includes(p) ? m[p] : undefined;
+    // the version token of "nginx/1.22.1", "HAProxy version 2.6.12-1+deb12u4 2026/10/17 - …", "2.6.2"
+    return v ? [`${p} ${/\d+\.\d+[\w.+~-]*/.exec(v)?.[0] ?? v}`] : [];
+  }).join(', ');
+}
+
 export function renderMarkdown(run: RunRecord, peers: readonly PeerName[], scenarios: readonly ScenarioName[]): string {
   const lines: string[] = [];
   const m = run.meta;
@@ -111,6 +123,9 @@ export function renderMarkdown(run: RunRecord, peers: readonly PeerName[], scena
   lines.push(`Machine: ${m.nproc} CPUs, ${m.cpu}, kernel ${m.kernel}, ${m.os}. Pinning: ${m.pinning}.`);
   lines.push(`Origin: ${m.origin}. New-connection client: ${m.conns_client}. Bulk client: ${m.curl}.`);
   if (m.http_client && m.http_client !== 'unused') lines.push(`Keep-alive HTTP client: ${m.http_client}.`);
+  const versions = peerVersions(m, peers.filter((p) => !run.skipped.some((s) => s.peer === p)));
+  if (versions) lines.push(`Peer versions: ${versions}.`);
+  if (m.http_proxy) lines.push(`http-proxy peer: ${m.http_proxy}.`);
   if (m.fastify) lines.push(`fastify peer: ${m.fastify}.`);
   if (m.breaker_upstream) lines.push(`Breaker upstream: ${m.breaker_upstream}.`);
   lines.push(`Params: ${m.params}. edgeplane build: ${m.edgeplane_build ?? '?'}.`, '');

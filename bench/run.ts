@@ -1,8 +1,8 @@
 // Side-by-side bench: TLS passthrough, TCP forwarding and the HTTP jobs (reverse proxy, TLS
-// termination, gzip, circuit breaker) through edgeplane, nginx, haproxy (and fastify for plain HTTP),
+// termination, gzip, circuit breaker) through edgeplane, nginx, haproxy, caddy (and http-proxy, fastify for plain HTTP),
 // each beside going direct to the origin in the same run. Method (pinning, /proc CPU accounting,
 // interleaved repetitions) follows the peer harness in /work/shared/peers-bench.
-// Usage: node dist/bench/run.js [--scenarios a,b] [--peers direct,edgeplane,nginx,haproxy] [--reps 3] [--duration 10] [--json out.json]
+// Usage: node dist/bench/run.js [--scenarios a,b] [--peers direct,edgeplane,nginx,haproxy,caddy] [--reps 3] [--duration 10] [--json out.json]
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -13,12 +13,17 @@ import { collectMeta } from './meta.js';
 import { parseOptions, type BenchOptions } from './options.js';
 import { startFlakyOrigin, startOrigin, type Origin } from './origin/origin.js';
 import { measurePoint, type PointSetup } from './point.js';
-import { isRunning, killAllChildren, stopChild, type BenchChild } from './processes.js';
+import { cpuListCores, isRunning, killAllChildren, stopChild, type BenchChild } from './processes.js';
+import { setProxyWorkers } from './peers/workers.js';
 import { flakyControlPort, flakyHttpPort, isPortFree, originHttpPort, originTlsPorts, setPortOffset } from './ports.js';
 import { jobKey, jobOf, jobPorts, notApplicable, preparePeers, type Job, type PeerContext, type PeerName } from './peers/registry.js';
-import { wrkVersion } from './load/wrk.js';
+import { autocannonVersion } from './load/autocannon-load.js';
+import { chooseHttpClient, wrkVersion } from './load/wrk.js';
+import { setHttpClient } from './measure-http.js';
+import { CADDY_PASSIVE_HEALTH } from './peers/caddy.js';
 import { EDGEPLANE_BREAKER } from './peers/edgeplane.js';
 import { HAPROXY_BREAKER_CHECK_S } from './peers/haproxy.js';
+import { proxyWorkers } from './peers/workers.js';
 import { renderMarkdown, type PointRecord, type RunRecord } from './report.js';
 import { SCENARIOS } from './scenarios.js';
 
@@ -45,7 +50,7 @@ function edgeplaneBuildTime(): string {
 
 function noise(p: PointRecord): number { return Math.max(0, ...(p.other_pct ?? [])); }
 
-function logPoint(p: PointRecord, cpuProxy: number): void {
+function logPoint(p: PointRecord, cpuProxy: string): void {
   const sc = SCENARIOS[p.scenario];
   const waited = p.settle && p.settle.waited_ms > 600 ? ` [waited ${(p.settle.waited_ms / 1000).toFixed(1)}s for quiet cores, then ${p.settle.busy_pct.join('/')} %]` : '';
   log(`rep ${p.rep} ${p.scenario} ${p.peer} try ${p.attempts}${waited}: ${p.ok
@@ -67,14 +72,16 @@ async function checkPorts(o: BenchOptions, jobs: readonly Job[], skipped: Map<Pe
   }
 }
 
+/** A package's version as installed under node_modules/<dir>, if it is. */
+function installedVersion(dir: string): string | undefined {
+  try { return (JSON.parse(readFileSync(join(REPO_ROOT, 'node_modules', dir, 'package.json'), 'utf8')) as { version: string }).version; } catch { return undefined; }
+}
+
 /** fastify and @fastify/http-proxy versions as installed (the peer's row names them). */
 function fastifyVersions(): string {
-  const version = (dir: string): string | undefined => {
-    try { return (JSON.parse(readFileSync(join(REPO_ROOT, 'node_modules', dir, 'package.json'), 'utf8')) as { version: string }).version; } catch { return undefined; }
-  };
   // reply-from may carry its own undici (the one that does the proxying)
-  const undici = version('@fastify/reply-from/node_modules/undici') ?? version('undici');
-  return `fastify ${version('fastify') ?? '?'}, @fastify/http-proxy ${version('@fastify/http-proxy') ?? '?'}, @fastify/reply-from ${version('@fastify/reply-from') ?? '?'}, undici ${undici ?? '?'}`;
+  const undici = installedVersion('@fastify/reply-from/node_modules/undici') ?? installedVersion('undici');
+  return `fastify ${installedVersion('fastify') ?? '?'}, @fastify/http-proxy ${installedVersion('@fastify/http-proxy') ?? '?'}, @fastify/reply-from ${installedVersion('@fastify/reply-from') ?? '?'}, undici ${undici ?? '?'}`;
 }
 
 async function main(): Promise<void> {
@@ -87,6 +94,7 @@ async function main(): Promise<void> {
   const o = parseOptions(process.argv.slice(2));
   const deadline = Date.now() + o.maxMinutes * 60_000;
   setPortOffset(o.portOffset);
+  setProxyWorkers(o.workers);
   // keep the runner itself off the proxy core
   execFileSync('taskset', ['-pc', String(o.cpuLoad), String(process.pid)], { stdio: 'ignore' });
 
@@ -108,7 +116,9 @@ async function main(): Promise<void> {
   for (const [peer, reason] of skipped) log(`${peer}: ${reason}`);
   for (const [key, reason] of jobSkipped) log(`${key}: ${reason}`);
   const needsConns = o.scenarios.includes('tls-passthrough-conns') || o.scenarios.includes('https-handshake');
-  const usesWrk = o.scenarios.some((sc) => ['http-keepalive', 'https-keepalive', 'http-gzip-json'].includes(sc));
+  const usesHttpLoad = o.scenarios.some((sc) => ['http-keepalive', 'https-keepalive', 'http-gzip-json'].includes(sc));
+  const httpClient = usesHttpLoad ? chooseHttpClient(o.httpClient) : 'wrk';
+  setHttpClient(httpClient);
   const client: ConnsClient = needsConns ? prepareConnsClient(REPO_ROOT, workDir, o.client) : { kind: 'node-tls', script: '', version: 'unused' };
 
   const run: RunRecord = { meta: {}, options: o, points: [], skipped: [], notes: [] };
@@ -118,6 +128,22 @@ async function main(): Promise<void> {
       + `(target: the upstream sees ≤ 1 % of requests while open; closes within tripped_duration + one bucket = ${b.tripped_duration + b.rolling_window / b.num_buckets} s); `
       + `haproxy has no Hystrix breaker: observe layer7, error-limit 10, on-error mark-down, health check GET /small every ${HAPROXY_BREAKER_CHECK_S} s (also while down), rise 1 — `
       + 'its health checks count as upstream traffic. Times have the resolution of the client\'s 100 ms buckets.');
+    if (o.peers.includes('caddy')) {
+      const h = CADDY_PASSIVE_HEALTH;
+      run.notes.push(`http-breaker, caddy: no circuit breaker either; its nearest equivalent is passive health checks (fail_duration ${h.fail_duration}, `
+        + `max_fails ${h.max_fails}, unhealthy_status 5xx): the upstream is down while ${h.max_fails} or more 5xx answers are less than ${h.fail_duration} old, `
+        + 'and caddy answers 503 meanwhile; there is no half-open probe, so traffic resumes when the failures age out.');
+    }
+  }
+  if (usesHttpLoad && httpClient === 'autocannon') {
+    run.notes.push('Keep-alive HTTP load by autocannon, not wrk (titles that say wrk: same connections, request and timeout): one node process costs '
+      + 'the shared load core several times what wrk does per request, so direct rows and the faster proxies are bounded by the load core '
+      + '(see CPU1 %): compare CPU per request, not rates, and not with wrk runs. Latencies have whole-millisecond resolution.');
+  }
+  if (o.peers.includes('caddy') && o.scenarios.some((sc) => jobOf(SCENARIOS[sc].port) !== 'l4')) {
+    run.notes.push('caddy: JSON config (peers-bench\'s settings; the Caddyfile cannot turn session tickets off): TLS 1.3 only, session tickets off; '
+      + 'its TLS stack (Go crypto/tls) keeps no server-side session cache, so there is no cache to turn off; HTTP/1.1 only; gzip at level 1 (encode); '
+      + `GOMAXPROCS=${proxyWorkers()}; admin API and automatic HTTPS off; error log of proxied requests (http.log.error) not written.`);
   }
   let origin: Origin | undefined;
   let flaky: BenchChild | undefined;
@@ -127,14 +153,16 @@ async function main(): Promise<void> {
     run.meta = collectMeta({
       origin: `${origin.kind} (1 process${origin.kind === 'nginx' ? ', 1 worker' : ''}, TLS 1.3, ECDSA P-256, no session resumption) pinned to CPU${o.cpuLoad}`,
       conns_client: needsConns ? client.version : 'unused',
-      http_client: usesWrk ? `${wrkVersion()} (1 thread, ${o.conns} connections)` : 'unused',
+      http_client: !usesHttpLoad ? 'unused' : httpClient === 'wrk' ? `${wrkVersion()} (1 thread, ${o.conns} connections)`
+        : `${autocannonVersion()} on node ${process.version} (1 process, ${o.conns} connections; latencies in whole ms)${o.httpClient === 'auto' ? ', because wrk is not installed' : ''}`,
       ...(o.peers.includes('fastify') ? { fastify: fastifyVersions() } : {}),
+      ...(o.peers.includes('http-proxy') ? { http_proxy: `http-proxy ${installedVersion('http-proxy') ?? '?'} behind node:http, keep-alive http.Agent (maxSockets 256)` } : {}),
       ...(jobs.includes('breaker') ? { breaker_upstream: `node flaky origin (bench/origin/flaky-origin.ts) pinned to CPU${o.cpuLoad}; breaker load: node client, ${o.conns} keep-alive connections` } : {}),
       edgeplane_build: `newest dist/core|dist/workers .js at ${edgeplaneBuildTime()}`,
-      pinning: `proxy CPU${o.cpuProxy} (alone); load generator + origin + this runner CPU${o.cpuLoad}`,
+      pinning: `proxy CPU${o.cpuProxy} (${o.workers} worker${o.workers > 1 ? 's' : ''}${cpuListCores(o.cpuProxy).some((c) => cpuListCores(o.cpuLoad).includes(c)) ? ', sharing cores with the load' : ', alone'}); load generator + origin + this runner CPU${o.cpuLoad}`,
       params: `reps=${o.reps} duration=${o.duration}s warmup=${o.warmup}s settle≤${o.settle}s (cores <${QUIET_PCT} % busy) retries≤${o.retries} (other work >${NOISY_PCT} % of a core) conns=${o.conns} port-offset=${o.portOffset} bulk=${o.bulkPerConn}×64MiB per connection, repeated for the duration`,
     });
-    log(`origin: ${run.meta.origin}; client: ${run.meta.conns_client}`);
+    log(`origin: ${run.meta.origin}; client: ${run.meta.conns_client}; keep-alive HTTP client: ${run.meta.http_client}`);
     const active = o.peers.filter((p) => !skipped.has(p));
 
     const setup: PointSetup = {

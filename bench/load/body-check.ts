@@ -2,14 +2,14 @@ import { gunzipSync, inflateSync } from 'node:zlib';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runPinned } from '../processes.js';
+import { runPinned, type CpuList } from '../processes.js';
 
 /** One response as sent on the wire: body and header bytes, its Content-Encoding, and whether it decodes to the original. */
 export interface BodyCheck { status: number; body_bytes: number; header_bytes: number; encoding: string; body_matches: boolean }
 
 // curl (no --compressed, so the body is kept as sent) with the same request the load sends; the
 // decoded body is compared with the origin's file byte for byte.
-export async function checkBody(cpu: number, port: number, host: string, path: string, acceptEncoding: string, expected: Buffer): Promise<BodyCheck> {
+export async function checkBody(cpu: CpuList, port: number, host: string, path: string, acceptEncoding: string, expected: Buffer): Promise<BodyCheck> {
   const dir = mkdtempSync(join(tmpdir(), 'edgeplane-bench-body-'));
   try {
     const headersFile = join(dir, 'headers');

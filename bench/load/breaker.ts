@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { runPinned } from '../processes.js';
+import { runPinned, type CpuList } from '../processes.js';
 import type { BreakerPlan } from './breaker-client.js';
 
 /** What the breaker client reports (times in ms; share = origin requests ÷ client responses while open). */
@@ -14,7 +14,7 @@ export interface BreakerResult {
   timeline: number[][];
 }
 
-export async function runBreaker(cpu: number, plan: BreakerPlan): Promise<BreakerResult> {
+export async function runBreaker(cpu: CpuList, plan: BreakerPlan): Promise<BreakerResult> {
   const script = fileURLToPath(new URL('./breaker-client.js', import.meta.url));
   const totalS = plan.warmS + plan.tripWaitS + plan.openS + plan.recoverS;
   const out = await runPinned(cpu, process.execPath, [script, JSON.stringify(plan)], (totalS + 30) * 1000);

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
-import { runPinned } from '../processes.js';
+import { runPinned, type CpuList } from '../processes.js';
 
 export type ConnsClient = { kind: 'tlsload'; bin: string; version: string } | { kind: 'node-tls'; script: string; version: string };
 
@@ -36,7 +36,7 @@ export function prepareConnsClient(repoRoot: string, workDir: string, wanted: 'a
   }
 }
 
-export async function runConns(client: ConnsClient, cpu: number, port: number, sni: string, conns: number, seconds: number): Promise<ConnsResult> {
+export async function runConns(client: ConnsClient, cpu: CpuList, port: number, sni: string, conns: number, seconds: number): Promise<ConnsResult> {
   const [cmd, args] = client.kind === 'tlsload'
     ? [client.bin, ['-addr', `127.0.0.1:${port}`, '-sni', sni, '-path', '/small', '-c', String(conns), '-d', `${seconds}s`]]
     : [process.execPath, [client.script, String(port), sni, String(conns), String(seconds)]];

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import type { Fixtures } from '../fixtures.js';
 import { flakyControlPort, flakyHttpPort, originHttpPort, originTlsPorts, portOffset, waitPortOpen } from '../ports.js';
-import { isRunning, startPinned, type BenchChild } from '../processes.js';
+import { isRunning, startPinned, type BenchChild, type CpuList } from '../processes.js';
 import { nginxOriginConfig } from './nginx-origin.js';
 
 /** The running origin: nginx (1 worker) when installed, else the node fallback. */
@@ -15,7 +15,7 @@ function hasNginx(): boolean {
 }
 
 export async function startOrigin(wanted: 'auto' | 'nginx' | 'node', f: Fixtures, dirs: { confDir: string; tmpDir: string; logDir: string },
-  cpu: number): Promise<Origin> {
+  cpu: CpuList): Promise<Origin> {
   const kind = wanted === 'node' || (wanted === 'auto' && !hasNginx()) ? 'node' : 'nginx';
   let child: BenchChild;
   if (kind === 'nginx') {
@@ -34,7 +34,7 @@ export async function startOrigin(wanted: 'auto' | 'nginx' | 'node', f: Fixtures
 }
 
 /** The breaker scenario's upstream (flaky-origin.ts), pinned beside the main origin. */
-export async function startFlakyOrigin(dirs: { logDir: string }, cpu: number): Promise<BenchChild> {
+export async function startFlakyOrigin(dirs: { logDir: string }, cpu: CpuList): Promise<BenchChild> {
   const script = fileURLToPath(new URL('./flaky-origin.js', import.meta.url));
   const child = startPinned('flaky-origin', cpu, process.execPath, [script, String(portOffset())], join(dirs.logDir, 'flaky-origin.log'));
   for (const port of [flakyHttpPort(), flakyControlPort()]) {

@@ -1,4 +1,5 @@
 import type { CertFiles } from '../fixtures.js';
+import { proxyWorkers } from './workers.js';
 import { flakyHttpPort, httpProxyPorts, originHttpPort, originTlsPorts, proxyPorts, SNI_NAMES } from '../ports.js';
 
 // edgeplane's own config for the same two jobs: three TLS passthrough edges on one port
@@ -6,7 +7,7 @@ import { flakyHttpPort, httpProxyPorts, originHttpPort, originTlsPorts, proxyPor
 export function edgeplaneConfig(): string {
   const { tls, tcp } = proxyPorts('edgeplane');
   const apps = SNI_NAMES.map((n, i) => ({ n, i: i + 1, port: originTlsPorts()[i] }));
-  return `workers: 1
+  return `workers: ${proxyWorkers()}
 listen_address: 127.0.0.1
 tcp_idle_timeout: 0
 tls_certificates: []
@@ -39,7 +40,7 @@ export function edgeplaneHttpConfig(job: 'http' | 'gzip' | 'breaker', certs: Cer
     gzip: ', compression: { enabled: true }',
     breaker: `, circuit_breaker: { enabled: true, ${Object.entries(EDGEPLANE_BREAKER).map(([k, v]) => `${k}: ${v}`).join(', ')} }`,
   }[job];
-  return `workers: 1
+  return `workers: ${proxyWorkers()}
 listen_address: 127.0.0.1
 tls_certificates:
   - { id: cert_bench, certificate_pem: { file: "${certs.cert}" }, private_key_pem: { file: "${certs.key}" } }

@@ -1,4 +1,5 @@
 import { flakyHttpPort, httpProxyPorts, originHttpPort, originTlsPorts, proxyPorts, SNI_NAMES } from '../ports.js';
+import { proxyWorkers } from './workers.js';
 import type { CertFiles } from '../fixtures.js';
 
 // mode tcp, 1 thread, after /work/shared/peers-bench/scripts/configs.sh: wait for the
@@ -9,7 +10,7 @@ export function haproxyConfig(): string {
   mode tcp
   server t${i + 1} 127.0.0.1:${originTlsPorts()[i]}`).join('\n');
   return `global
-  nbthread 1
+  nbthread ${proxyWorkers()}
   maxconn 4000
 defaults
   timeout connect 5s
@@ -68,7 +69,7 @@ backend be_flaky
   server f1 127.0.0.1:${flakyHttpPort()} check inter ${HAPROXY_BREAKER_CHECK_S}s fastinter ${HAPROXY_BREAKER_CHECK_S}s downinter ${HAPROXY_BREAKER_CHECK_S}s fall 3 rise 1 observe layer7 error-limit 10 on-error mark-down`,
   }[job];
   return `global
-  nbthread 1
+  nbthread ${proxyWorkers()}
   maxconn 4000
   tune.ssl.cachesize 0
   ssl-default-bind-options ssl-min-ver TLSv1.3

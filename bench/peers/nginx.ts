@@ -1,13 +1,14 @@
 import type { CertFiles } from '../fixtures.js';
+import { proxyWorkers } from './workers.js';
 import { httpProxyPorts, originHttpPort, originTlsPorts, proxyPorts, SNI_NAMES } from '../ports.js';
 
 export const NGINX_STREAM_MODULE = '/usr/lib/nginx/modules/ngx_stream_module.so';
 
-// Stream proxy after /work/shared/peers-bench/scripts/configs.sh: 1 worker,
+// Stream proxy after /work/shared/peers-bench/scripts/configs.sh: 1 worker (proxyWorkers()),
 // ssl_preread + map on the SNI for passthrough, plain proxy_pass for TCP.
 export function nginxProxyConfig(tmpDir: string, asRoot: boolean): string {
   const { tls, tcp } = proxyPorts('nginx');
-  return `worker_processes 1;
+  return `worker_processes ${proxyWorkers()};
 ${asRoot ? 'user root;' : ''}
 pid ${tmpDir}/nginx-peer.pid;
 error_log ${tmpDir}/nginx-peer.err warn;
@@ -42,7 +43,7 @@ export function nginxHttpConfig(job: 'http' | 'gzip', tmpDir: string, asRoot: bo
     gzip on; gzip_types application/json; gzip_proxied any;
     location / { proxy_pass http://origin; }
   }`;
-  return `worker_processes 1;
+  return `worker_processes ${proxyWorkers()};
 ${asRoot ? 'user root;' : ''}
 pid ${tmpDir}/nginx-peer-${job}.pid;
 error_log ${tmpDir}/nginx-peer-${job}.err warn;

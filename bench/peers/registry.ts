@@ -2,13 +2,14 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CertFiles } from '../fixtures.js';
-import { flakyHttpPort, httpProxyPorts, originHttpPort, originTlsPorts, proxyPorts, waitPortClosed, waitPortOpen, type HttpProxyPorts } from '../ports.js';
-import { isRunning, startPinned, stopChild, type BenchChild } from '../processes.js';
+import { flakyHttpPort, hasProxyPorts, httpProxyPorts, originHttpPort, originTlsPorts, proxyPorts, waitPortClosed, waitPortOpen, type HttpProxyPorts } from '../ports.js';
+import { isRunning, startPinned, stopChild, type BenchChild, type CpuList } from '../processes.js';
+import { caddyEnv, caddyHttpConfig } from './caddy.js';
 import { edgeplaneConfig, edgeplaneHttpConfig } from './edgeplane.js';
 import { haproxyConfig, haproxyHttpConfig } from './haproxy.js';
 import { NGINX_STREAM_MODULE, nginxHttpConfig, nginxProxyConfig } from './nginx.js';
 
-export const ALL_PEERS = ['direct', 'edgeplane', 'nginx', 'haproxy', 'fastify'] as const;
+export const ALL_PEERS = ['direct', 'edgeplane', 'nginx', 'haproxy', 'caddy', 'http-proxy', 'fastify'] as const;
 export type PeerName = (typeof ALL_PEERS)[number];
 export type ProxyName = Exclude<PeerName, 'direct'>;
 
@@ -27,7 +28,7 @@ export function jobOf(kind: PortKind): Job {
 
 /** Where the peers' configs and logs go and which core the proxy gets. */
 export interface PeerContext {
-  repoRoot: string; confDir: string; tmpDir: string; logDir: string; cpuProxy: number;
+  repoRoot: string; confDir: string; tmpDir: string; logDir: string; cpuProxy: CpuList;
   /** certificate of the TLS-terminating jobs; needed for any job but l4 */
   certs?: CertFiles;
 }
@@ -35,12 +36,22 @@ export interface PeerContext {
 // Why a peer has no row in a scenario it cannot do the same job in (said in the report).
 const NOT_THE_SAME_JOB: Partial<Record<PeerName, Partial<Record<PortKind, string>>>> = {
   nginx: { breaker: 'nginx has no circuit breaker (its passive max_fails is ignored for a one-server upstream)' },
+  caddy: { tls: "Debian's caddy has no layer4 module", tcp: "Debian's caddy has no layer4 module" },
+  'http-proxy': {
+    tls: 'not an L4 proxy', tcp: 'not an L4 proxy',
+    https: 'compared on cleartext HTTP only (S1)', gzip: 'compared on cleartext HTTP only (S1)', breaker: 'compared on cleartext HTTP only (S1)',
+  },
   fastify: {
     tls: 'not an L4 proxy', tcp: 'not an L4 proxy',
     https: 'compared on cleartext HTTP only, as in peers-bench', gzip: 'compared on cleartext HTTP only, as in peers-bench',
     breaker: 'compared on cleartext HTTP only, as in peers-bench',
   },
 };
+
+/** Node peers: one script under dist/bench/peers/, started as `node <script> <listen port> <origin port>` (S1 only). */
+const NODE_PEER_SCRIPT = { fastify: 'fastify-peer.js', 'http-proxy': 'http-proxy-peer.js' } as const;
+type NodePeer = keyof typeof NODE_PEER_SCRIPT;
+function isNodePeer(peer: PeerName): peer is NodePeer { return Object.hasOwn(NODE_PEER_SCRIPT, peer); }
 
 /** Why `peer` does not take part in scenarios on `kind`, or undefined when it does. */
 export function notApplicable(peer: PeerName, kind: PortKind): string | undefined {
@@ -53,7 +64,7 @@ function commandExists(cmd: string): boolean {
   try { execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }); return true; } catch { return false; }
 }
 
-const CONFIG_EXT = { nginx: 'conf', haproxy: 'cfg', edgeplane: 'yaml', fastify: 'json' } as const;
+const CONFIG_EXT = { nginx: 'conf', haproxy: 'cfg', edgeplane: 'yaml', caddy: 'json', 'http-proxy': 'json', fastify: 'json' } as const;
 
 function configPath(ctx: PeerContext, peer: ProxyName, job: Job = 'l4'): string {
   // l4 keeps the names it had before the HTTP jobs existed
@@ -65,7 +76,7 @@ function needCerts(ctx: PeerContext): CertFiles {
   return ctx.certs;
 }
 
-/** The config text of one peer for one job; null when the peer has no config file (fastify) or no such job. */
+/** The config text of one peer for one job; null when the peer has no config file (node peers) or no such job. */
 function configText(ctx: PeerContext, peer: ProxyName, job: Job, asRoot: boolean): string | null {
   if (job === 'l4') {
     return peer === 'nginx' ? nginxProxyConfig(ctx.tmpDir, asRoot) : peer === 'haproxy' ? haproxyConfig() : peer === 'edgeplane' ? edgeplaneConfig() : null;
@@ -73,6 +84,7 @@ function configText(ctx: PeerContext, peer: ProxyName, job: Job, asRoot: boolean
   if (peer === 'nginx') return job === 'breaker' ? null : nginxHttpConfig(job, ctx.tmpDir, asRoot, needCerts(ctx));
   if (peer === 'haproxy') return haproxyHttpConfig(job, needCerts(ctx));
   if (peer === 'edgeplane') return edgeplaneHttpConfig(job, needCerts(ctx));
+  if (peer === 'caddy') return caddyHttpConfig(job, needCerts(ctx), ctx.tmpDir, ctx.logDir);
   return null;
 }
 
@@ -105,10 +117,14 @@ export function preparePeers(ctx: PeerContext, wanted: readonly PeerName[], jobs
       if (!commandExists('haproxy')) { unavailable.set(peer, 'skipped (not installed: haproxy; run bench/install-peers.sh)'); continue; }
     } else if (peer === 'edgeplane') {
       if (!existsSync(join(ctx.repoRoot, 'dist/core/cli.js'))) { unavailable.set(peer, 'skipped (dist/core/cli.js not built)'); continue; }
+    } else if (peer === 'caddy') {
+      if (!commandExists('caddy')) { unavailable.set(peer, 'skipped (not installed: caddy; run bench/install-peers.sh)'); continue; }
     } else if (peer === 'fastify') {
       if (!hasModule(ctx, 'fastify') || !hasModule(ctx, '@fastify/http-proxy')) { unavailable.set(peer, 'skipped (not installed: npm install -D fastify @fastify/http-proxy)'); continue; }
+    } else if (peer === 'http-proxy') {
+      if (!hasModule(ctx, 'http-proxy')) { unavailable.set(peer, 'skipped (not installed: npm install -D http-proxy)'); continue; }
     }
-    if (peer === 'direct' || peer === 'fastify') continue;
+    if (peer === 'direct' || isNodePeer(peer)) continue;
     for (const job of jobs) {
       const text = configText(ctx, peer, job, asRoot);
       if (text === null) continue;
@@ -117,10 +133,12 @@ export function preparePeers(ctx: PeerContext, wanted: readonly PeerName[], jobs
       try {
         if (peer === 'nginx') execFileSync('nginx', ['-t', '-p', ctx.tmpDir, '-e', join(ctx.tmpDir, `nginx-t-${job}.err`), '-c', conf], { stdio: 'pipe' });
         else if (peer === 'haproxy') execFileSync('haproxy', ['-c', '-f', conf], { stdio: 'pipe' });
+        else if (peer === 'caddy') execFileSync('caddy', ['validate', '--config', conf], { stdio: 'pipe', env: caddyEnv(ctx.tmpDir) });
         // the L4 config has run for a long time; the HTTP ones check the schema as it grows
         else if (job !== 'l4') execFileSync(process.execPath, [join(ctx.repoRoot, 'dist/core/cli.js'), 'check', '--config', conf], { stdio: 'pipe' });
       } catch (e) {
-        const reason = `skipped (${peer === 'edgeplane' ? 'edgeplane check' : peer === 'nginx' ? 'nginx -t' : 'haproxy -c'} failed on ${conf}: ${firstLines(e)})`;
+        const checker = { edgeplane: 'edgeplane check', nginx: 'nginx -t', haproxy: 'haproxy -c', caddy: 'caddy validate' }[peer];
+        const reason = `skipped (${checker} failed on ${conf}: ${firstLines(e)})`;
         if (job === 'l4') unavailable.set(peer, reason); else jobSkipped.set(jobKey(peer, job), reason);
       }
     }
@@ -130,7 +148,10 @@ export function preparePeers(ctx: PeerContext, wanted: readonly PeerName[], jobs
 
 export function peerPort(peer: PeerName, kind: PortKind): number {
   if (peer === 'direct') return kind === 'tls' || kind === 'https' ? originTlsPorts()[0] : kind === 'breaker' ? flakyHttpPort() : originHttpPort();
-  if (kind === 'tls' || kind === 'tcp') return proxyPorts(peer as Exclude<ProxyName, 'fastify'>)[kind];
+  if (kind === 'tls' || kind === 'tcp') {
+    if (!hasProxyPorts(peer)) throw new Error(`${peer} has no ${kind} port`);
+    return proxyPorts(peer)[kind];
+  }
   const port = httpProxyPorts(peer)[kind];
   if (port === undefined) throw new Error(`${peer} has no ${kind} port`);
   return port;
@@ -138,7 +159,7 @@ export function peerPort(peer: PeerName, kind: PortKind): number {
 
 /** The ports a proxy opens for a job (all of them are waited for at start, and checked free before a run). */
 export function jobPorts(peer: ProxyName, job: Job): number[] {
-  if (job === 'l4') return peer === 'fastify' ? [] : Object.values(proxyPorts(peer));
+  if (job === 'l4') return hasProxyPorts(peer) ? Object.values(proxyPorts(peer)) : [];
   const p = httpProxyPorts(peer);
   const ports = job === 'http' ? [p.http, p.https] : job === 'gzip' ? [p.gzip] : [p.breaker];
   return ports.filter((x): x is number => x !== undefined);
@@ -156,9 +177,11 @@ export async function startProxy(peer: ProxyName, ctx: PeerContext, label: strin
     ? startPinned(peer, ctx.cpuProxy, 'nginx', ['-p', ctx.tmpDir, '-e', join(ctx.tmpDir, 'nginx-peer.err'), '-c', conf, '-g', 'daemon off;'], log)
     : peer === 'haproxy'
       ? startPinned(peer, ctx.cpuProxy, 'haproxy', ['-db', '-f', conf], log)
-      : peer === 'fastify'
-        ? startPinned(peer, ctx.cpuProxy, process.execPath, [join(ctx.repoRoot, 'dist/bench/peers/fastify-peer.js'), String(httpProxyPorts('fastify').http), String(originHttpPort())], log)
-        : startPinned(peer, ctx.cpuProxy, process.execPath, [join(ctx.repoRoot, 'dist/core/cli.js'), 'serve', '--config', conf], log);
+      : peer === 'caddy'
+        ? startPinned(peer, ctx.cpuProxy, 'caddy', ['run', '--config', conf], log, caddyEnv(ctx.tmpDir))
+        : isNodePeer(peer)
+          ? startPinned(peer, ctx.cpuProxy, process.execPath, [join(ctx.repoRoot, 'dist/bench/peers', NODE_PEER_SCRIPT[peer]), String(httpProxyPorts(peer).http), String(originHttpPort())], log)
+          : startPinned(peer, ctx.cpuProxy, process.execPath, [join(ctx.repoRoot, 'dist/core/cli.js'), 'serve', '--config', conf], log);
   const alive = (): boolean => isRunning(child);
   const ports = jobPorts(peer, job);
   let ok = true;

@@ -1,0 +1,5 @@
+// The package's library entry (`import { Daemon } from 'edgeplane'`): run the data plane inside
+// another process. The load-test harness is a separate entry, `edgeplane/bench`.
+export { Daemon, type DaemonOptions, type ReloadResult } from './daemon.js';
+export { loadConfigFile, loadConfigText, loadConfigObject, type LoadedConfig, type LoadOptions } from './config/load.js';
+export { ConfigError, type ConfigProblem } from './config/errors.js';
