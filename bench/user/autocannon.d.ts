@@ -25,7 +25,12 @@ declare module 'autocannon' {
     servername?: string;
     timeout?: number;
   }
-  export interface Instance { stop(): void; on(event: 'tick', fn: (counter: { counter: number; bytes: number }) => void): void }
+  export interface Instance {
+    stop(): void;
+    on(event: 'tick', fn: (counter: { counter: number; bytes: number }) => void): void;
+    /** every response; responseTime in ms (fractional, from process.hrtime) */
+    on(event: 'response', fn: (client: unknown, statusCode: number, resBytes: number, responseTime: number) => void): void;
+  }
   interface Autocannon {
     (opts: Options, cb: (err: Error | null, result: Result) => void): Instance;
     track(instance: Instance, opts?: { renderProgressBar?: boolean; renderResultsTable?: boolean; outputStream?: NodeJS.WritableStream }): void;

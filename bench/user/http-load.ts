@@ -1,6 +1,7 @@
 // `edgeplane bench http`: keep-alive HTTP load with autocannon against any URL (an edge, or the upstream
 // directly for the comparison), with a live progress line and a summary a person or a machine can read.
 import autocannon, { type Result } from 'autocannon';
+import { LatencyHistogram, type LatencyBucket, type LatencyStats } from './histogram.js';
 
 export interface HttpLoadOptions {
   url: string;
@@ -22,7 +23,9 @@ export interface HttpLoadSummary {
   durationS: number;
   requests: number;
   requestsPerSecond: number;
-  latencyMs: { p50: number; p90: number; p99: number; max: number; mean: number };
+  /** request sent to response complete, every response (autocannon's own figures are whole milliseconds) */
+  latencyMs: LatencyStats;
+  latencyDistribution: LatencyBucket[];
   throughputBytesPerSecond: number;
   non2xx: number;
   errors: number;
@@ -35,6 +38,7 @@ export interface HttpLoadSummary {
 export function runHttpLoad(o: HttpLoadOptions): Promise<HttpLoadSummary> {
   return new Promise((resolve, reject) => {
     const perSecond: number[] = [];
+    const latencies = new LatencyHistogram();
     const instance = autocannon({
       url: o.url,
       connections: o.connections,
@@ -43,13 +47,14 @@ export function runHttpLoad(o: HttpLoadOptions): Promise<HttpLoadSummary> {
       headers: o.headers,
       ...(o.body === undefined ? {} : { body: o.body }),
       ...(o.servername === undefined ? {} : { servername: o.servername }),
-    }, (err, result) => (err !== null ? reject(err) : resolve(summarize(o, result, perSecond))));
+    }, (err, result) => (err !== null ? reject(err) : resolve(summarize(o, result, perSecond, latencies))));
     instance.on('tick', (c) => { perSecond.push(c.counter); });
+    instance.on('response', (_client, _status, _bytes, responseTime) => { latencies.record(responseTime); });
     if (o.progress !== null) autocannon.track(instance, { renderProgressBar: true, renderResultsTable: false, outputStream: o.progress });
   });
 }
 
-function summarize(o: HttpLoadOptions, r: Result, perSecond: number[]): HttpLoadSummary {
+function summarize(o: HttpLoadOptions, r: Result, perSecond: number[], latencies: LatencyHistogram): HttpLoadSummary {
   const statusCodes: Record<string, number> = {};
   for (const [code, stat] of Object.entries(r.statusCodeStats ?? {})) statusCodes[code] = stat.count;
   return {
@@ -59,7 +64,8 @@ function summarize(o: HttpLoadOptions, r: Result, perSecond: number[]): HttpLoad
     durationS: r.duration,
     requests: r.requests.total ?? r.requests.sent,
     requestsPerSecond: r.requests.average,
-    latencyMs: { p50: r.latency.p50, p90: r.latency.p90, p99: r.latency.p99, max: r.latency.max, mean: r.latency.mean },
+    latencyMs: latencies.stats(),
+    latencyDistribution: latencies.buckets(),
     throughputBytesPerSecond: r.throughput.average,
     non2xx: r.non2xx,
     errors: r.errors,
@@ -68,21 +74,4 @@ function summarize(o: HttpLoadOptions, r: Result, perSecond: number[]): HttpLoad
     // autocannon may tick once more as it stops; keep one sample per second of the run.
     perSecond: perSecond.slice(0, Math.max(1, Math.round(r.duration))),
   };
-}
-
-/** A short table for people. */
-export function formatHttpSummary(s: HttpLoadSummary): string {
-  const rows: Array<[string, string]> = [
-    ['url', s.url],
-    ['connections × seconds', `${s.connections} × ${s.durationS}`],
-    ['requests', String(s.requests)],
-    ['requests/s (mean)', s.requestsPerSecond.toFixed(0)],
-    ['latency p50 / p90 / p99 / max (ms)', `${s.latencyMs.p50} / ${s.latencyMs.p90} / ${s.latencyMs.p99} / ${s.latencyMs.max}`],
-    ['throughput (MB/s)', (s.throughputBytesPerSecond / 1e6).toFixed(2)],
-    ['status codes', Object.entries(s.statusCodes).map(([c, n]) => `${c}: ${n}`).join(', ') || '–'],
-    ['non-2xx / errors / timeouts', `${s.non2xx} / ${s.errors} / ${s.timeouts}`],
-    ['requests/s per second', s.perSecond.join(' ')],
-  ];
-  const width = Math.max(...rows.map(([k]) => k.length));
-  return rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join('\n') + '\n';
 }

@@ -2,6 +2,8 @@
 // handshake (no session reuse, so every connection pays for one), optionally sends one HTTP request with
 // Connection: close and reads to EOF, then closes. For TLS passthrough and terminating edges alike.
 import tls from 'node:tls';
+import { LatencyHistogram, type LatencyBucket, type LatencyStats } from './histogram.js';
+import { PerSecondSampler } from './per-second.js';
 
 export interface TlsLoadOptions {
   host: string;
@@ -21,7 +23,9 @@ export interface TlsLoadSummary {
   durationS: number;
   completed: number;
   connectionsPerSecond: number;
-  latencyMs: { p50: number; p90: number; p99: number; max: number };
+  /** connect to close (handshake only) or to the end of the response */
+  latencyMs: LatencyStats;
+  latencyDistribution: LatencyBucket[];
   errors: { connect: number; handshake: number; response: number };
   protocols: Record<string, number>;
   perSecond: number[];
@@ -30,16 +34,10 @@ export interface TlsLoadSummary {
 export async function runTlsLoad(o: TlsLoadOptions): Promise<TlsLoadSummary> {
   const started = performance.now();
   const deadline = started + o.durationS * 1000;
-  const latencies: number[] = [];
+  const latencies = new LatencyHistogram();
   const errors = { connect: 0, handshake: 0, response: 0 };
   const protocols: Record<string, number> = {};
-  const perSecond: number[] = [];
-  let thisSecond = 0;
-  const ticker = setInterval(() => {
-    perSecond.push(thisSecond);
-    o.progress?.write(`\r${perSecond.length}s: ${thisSecond} conn/s   `);
-    thisSecond = 0;
-  }, 1000);
+  const sampler = new PerSecondSampler((second, value) => o.progress?.write(`\r${second}s: ${value} conn/s   `));
   const one = (): Promise<void> => new Promise((resolve) => {
     const t0 = performance.now();
     let secured = false;
@@ -63,43 +61,27 @@ export async function runTlsLoad(o: TlsLoadOptions): Promise<TlsLoadSummary> {
     socket.once('close', (hadError) => {
       if (!hadError) {
         if (o.path !== null && !/^HTTP\/1\.[01] [23]\d\d/.test(text)) errors.response++;
-        else { latencies.push(performance.now() - t0); thisSecond++; }
+        else { latencies.record(performance.now() - t0); sampler.add(1); }
       }
       resolve();
     });
   });
   const worker = async (): Promise<void> => { while (performance.now() < deadline) await one(); };
   await Promise.all(Array.from({ length: o.connections }, worker));
-  clearInterval(ticker);
+  const perSecond = sampler.stop();
   o.progress?.write('\n');
   const elapsedS = (performance.now() - started) / 1000;
-  latencies.sort((a, b) => a - b);
-  const q = (p: number): number => (latencies.length === 0 ? 0 : Math.round(latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]! * 100) / 100);
   return {
     scenario: 'tls',
     target: `${o.host}:${o.port} (SNI ${o.servername})`,
     connections: o.connections,
     durationS: Math.round(elapsedS * 100) / 100,
-    completed: latencies.length,
-    connectionsPerSecond: Math.round(latencies.length / elapsedS),
-    latencyMs: { p50: q(0.5), p90: q(0.9), p99: q(0.99), max: q(1) },
+    completed: latencies.count,
+    connectionsPerSecond: Math.round(latencies.count / elapsedS),
+    latencyMs: latencies.stats(),
+    latencyDistribution: latencies.buckets(),
     errors,
     protocols,
     perSecond,
   };
-}
-
-export function formatTlsSummary(s: TlsLoadSummary): string {
-  const rows: Array<[string, string]> = [
-    ['target', s.target],
-    ['connections × seconds', `${s.connections} × ${s.durationS}`],
-    ['completed connections', String(s.completed)],
-    ['new connections/s', String(s.connectionsPerSecond)],
-    ['latency p50 / p90 / p99 / max (ms)', `${s.latencyMs.p50} / ${s.latencyMs.p90} / ${s.latencyMs.p99} / ${s.latencyMs.max}`],
-    ['TLS versions', Object.entries(s.protocols).map(([p, n]) => `${p}: ${n}`).join(', ') || '–'],
-    ['errors connect / handshake / response', `${s.errors.connect} / ${s.errors.handshake} / ${s.errors.response}`],
-    ['connections/s per second', s.perSecond.join(' ')],
-  ];
-  const width = Math.max(...rows.map(([k]) => k.length));
-  return rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join('\n') + '\n';
 }
