@@ -1,0 +1,3 @@
+module sniload
+
+go 1.19
