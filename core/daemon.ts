@@ -132,6 +132,9 @@ export class Daemon {
     else this.local!.install(spec);
     const config = this.loaded.config;
     this.acceptor.setGeneration(spec, { peekTimeoutMs: config.peek_timeout * 1000, maxHelloBytes: config.max_client_hello_bytes });
+    // only now may workers drop older generations: handoffs accepted during publish carry them
+    if (this.pool !== null) this.pool.retire(spec.generation);
+    else this.local!.retire(spec.generation);
     this.generation = spec.generation;
     this.counters.generation = spec.generation;
   }

@@ -54,6 +54,9 @@ port.on('message', (msg: ToWorker) => {
     case 'conn':
       adopt(msg.handoff);
       break;
+    case 'retire':
+      runtime.retire(msg.below);
+      break;
     case 'drain':
       void runtime.drain().then(() => { runtime.events.flush(); send({ type: 'drained' }); });
       break;

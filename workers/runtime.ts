@@ -20,6 +20,9 @@ interface Installed { spec: GenerationSpec; pins: number }
 export class WorkerRuntime {
   private readonly generations = new Map<number, Installed>();
   private newest = -1;
+  // Generations below this are no longer handed out by the acceptor. Until it says so, a superseded
+  // generation stays: connections accepted while a reload is being published still carry it.
+  private retiredBelow = -1;
   private active = 0;
   private readonly env: ConnectionEnv;
   readonly events: EventBatcher;
@@ -42,6 +45,12 @@ export class WorkerRuntime {
   install(spec: GenerationSpec): void {
     this.generations.set(spec.generation, { spec, pins: 0 });
     this.newest = Math.max(this.newest, spec.generation);
+    this.collect();
+  }
+
+  /** The acceptor hands out nothing older than `below` any more. */
+  retire(below: number): void {
+    this.retiredBelow = Math.max(this.retiredBelow, below);
     this.collect();
   }
 
@@ -111,7 +120,7 @@ export class WorkerRuntime {
   // Old generations go once nothing pins them; their SharedArrayBuffers are then unreferenced here.
   private collect(): void {
     for (const [generation, installed] of this.generations) {
-      if (generation !== this.newest && installed.pins === 0) this.generations.delete(generation);
+      if (generation < this.retiredBelow && generation !== this.newest && installed.pins === 0) this.generations.delete(generation);
     }
   }
 }

@@ -5,6 +5,8 @@ import type { Handoff } from '../../workers/handoff.js';
 export type ToWorker =
   | { type: 'generation'; spec: GenerationSpec }
   | { type: 'conn'; handoff: Handoff }
+  // the acceptor hands out nothing older than `below` from here on (sent after it switched generation)
+  | { type: 'retire'; below: number }
   | { type: 'drain' }
   | { type: 'flush' }
   | { type: 'crash' };

@@ -64,6 +64,14 @@ export class WorkerPool {
     });
   }
 
+  /**
+   * Tells every worker the acceptor now tags connections with `generation` or newer. Posted after the
+   * acceptor switched, so it reaches each worker after every handoff tagged with an older one.
+   */
+  retire(generation: number): void {
+    for (const slot of this.slots) this.post(slot, { type: 'retire', below: generation });
+  }
+
   /** Hands a connection to the least-loaded ready worker. False when none is ready. */
   dispatch(handoff: Handoff): boolean {
     const slot = this.pickWorker();

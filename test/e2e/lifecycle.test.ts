@@ -51,6 +51,43 @@ t.test('reload swaps the generation without dropping an open connection; a bad c
   t.match(await daemon.metrics(), /edgeplane_config_reloads_total\{result="failed"\} 1/);
 });
 
+t.test('connections accepted while a reload is being published are served, none dropped', async (t) => {
+  // Workers install generation N+1 before the acceptor switches to it: connections accepted in
+  // between carry N and must still find it in the worker.
+  const { a, b } = await twoUpstreams(t);
+  const port = await freePort();
+  const daemon = await startDaemon(t, config(port, a.port));
+  let stop = false;
+  let served = 0;
+  const failures: string[] = [];
+  const loop = async (): Promise<void> => {
+    while (!stop) {
+      let socket: net.Socket | undefined;
+      try {
+        socket = await connectTcp(port);
+        const greeting = await readUntil(socket, '\n', 5000);
+        if (greeting !== 'A\n' && greeting !== 'B\n') failures.push(`unexpected greeting ${JSON.stringify(greeting)}`);
+        else served++;
+      } catch (err) {
+        failures.push((err as Error).message);
+      } finally {
+        socket?.destroy();
+      }
+    }
+  };
+  const clients = Array.from({ length: 8 }, loop);
+  const reloads = (): number => daemon.logs.filter((l) => l.msg === 'config reloaded').length;
+  for (let i = 1; i <= 10; i++) {
+    daemon.writeConfig(config(port, i % 2 === 1 ? b.port : a.port));
+    daemon.proc.kill('SIGHUP');
+    await daemon.waitForLog(() => reloads() >= i);
+  }
+  stop = true;
+  await Promise.all(clients);
+  t.ok(served > 50, `connections kept flowing through 10 reloads (${served} served)`);
+  t.same(failures, [], 'no connection was closed without its greeting');
+});
+
 t.test('SIGTERM drains: no new connections, open ones finish, then the process exits 0', async (t) => {
   const { a } = await twoUpstreams(t);
   const port = await freePort();
