@@ -21,6 +21,17 @@ export interface PointSetup {
 /** Thrown when a proxy could not be started, so the runner stops trying that peer. */
 export class StartError extends Error {}
 
+/**
+ * Busy % per core not charged to our processes. When the proxy and the load share cores, /proc cannot
+ * tell which of them ran where, so the uncharged time is summed over all cores and shown evenly.
+ */
+function otherPct(busy: number[], charged: number[], shared: boolean): number[] {
+  const round = (x: number): number => Math.round(10 * Math.max(0, x)) / 10;
+  if (!shared) return busy.map((b, i) => round(b - charged[i]));
+  const total = busy.reduce((a, b) => a + b, 0) - charged.reduce((a, b) => a + b, 0);
+  return busy.map(() => round(total / busy.length));
+}
+
 /** One attempt: wait for quiet cores, start the proxy, warm up, measure, stop. */
 export async function measurePoint(s: PointSetup, scenario: ScenarioName, peer: PeerName, rep: number): Promise<PointRecord> {
   const point: PointRecord = { scenario, peer, rep, ok: false };
@@ -45,7 +56,7 @@ export async function measurePoint(s: PointSetup, scenario: ScenarioName, peer: 
       + (loadCores.includes(core) ? pct(r.cpu.origin_cpu_s + r.cpu.load_cpu_s) / loadCores.length : 0));
     Object.assign(point, {
       ok: r.work > 0, rate: r.rate, work: r.work, cpu_per_unit: r.cpu_per_unit, proc_cpu_s: r.cpu.proc_cpu_s,
-      core_pct: r.cpu.core_pct, other_pct: r.cpu.core_pct.map((b, i) => Math.round(10 * Math.max(0, b - charged[i])) / 10),
+      core_pct: r.cpu.core_pct, other_pct: otherPct(r.cpu.core_pct, charged, proxyCores.some((c) => loadCores.includes(c))),
       softirq_pct: r.cpu.softirq_pct,
       wall_s: r.cpu.wall_s, probe_ms: r.probe_ms, errors: r.errors, detail: r.detail,
     });

@@ -150,6 +150,7 @@ export function renderMarkdown(run: RunRecord, peers: readonly PeerName[], scena
       lines.push(`| ${label}, ${extra.header} | ${shown.map((p) => cell(p, (s) => (s.reps ? fmt(extraMedian(run, sc, p, extra), extra.digits) : 'failed'))).join(' | ')} |`);
     }
   }
+  lines.push('', ...renderAgainstPeers(run, scenarios, shown));
   lines.push('', 'For direct rows the CPU column is the origin\'s CPU. A row whose CPU0 (proxy core) is well below 100 % while CPU1 '
     + '(load generator + origin) is ~100 % was bounded by the test bed: compare its CPU per unit, not its rate. '
     + '"softirq %" = packet processing (information; the part taken inside a process is also in its CPU). '
@@ -185,4 +186,27 @@ export function renderMarkdown(run: RunRecord, peers: readonly PeerName[], scena
   }
   for (const n of run.notes) lines.push(`- ${n}`);
   return lines.join('\n') + '\n';
+}
+
+/**
+ * edgeplane ÷ each peer in the same run, per scenario: the rate ratio (above 1 = edgeplane faster) and the
+ * CPU-per-unit ratio (below 1 = edgeplane cheaper). The figures the issues' targets are stated in.
+ */
+export function renderAgainstPeers(run: RunRecord, scenarios: readonly ScenarioName[], shown: readonly PeerName[]): string[] {
+  const peers = shown.filter((p) => p !== 'direct' && p !== 'edgeplane');
+  if (!shown.includes('edgeplane') || peers.length === 0) return [];
+  const lines = ['## edgeplane against each peer (edgeplane ÷ peer, same run: rate ratio, then CPU-per-unit ratio)', ''];
+  lines.push(`| scenario | ${peers.map((p) => `vs ${p}`).join(' | ')} |`, `|---|${peers.map(() => '---:').join('|')}|`);
+  for (const sc of scenarios) {
+    const sum = summarise(run, sc, ['edgeplane', ...peers]);
+    const ours = sum.find((s) => s.peer === 'edgeplane');
+    const cells = peers.map((p) => {
+      if (notApplicable(p, SCENARIOS[sc].port) !== undefined) return 'n/a';
+      const theirs = sum.find((s) => s.peer === p);
+      if (!ours?.reps || !theirs?.reps) return '–';
+      return `${fmt(ours.rate / theirs.rate, 2)} · CPU ${fmt(ours.cpu_per_unit / theirs.cpu_per_unit, 2)}`;
+    });
+    lines.push(`| ${scenarioLabel(sc)} | ${cells.join(' | ')} |`);
+  }
+  return lines;
 }
