@@ -1,5 +1,7 @@
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import os from 'node:os';
 
 function firstLine(cmd: string, args: string[]): string {
@@ -38,4 +40,22 @@ export function collectMeta(extra: Record<string, string>): Record<string, strin
     tcp_congestion_control: readOr('/proc/sys/net/ipv4/tcp_congestion_control'),
     ...extra,
   };
+}
+
+/** A runner's progress line on stderr, stamped with the UTC time of day. */
+export function log(msg: string): void { process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${msg}\n`); }
+
+const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/** When the daemon was last built (newest dist/core|dist/workers .js): the tree may be rebuilt while a run goes on. */
+export function edgeplaneBuildTime(): string {
+  let newest = 0;
+  for (const dir of ['dist/core', 'dist/workers']) {
+    try {
+      for (const f of readdirSync(join(REPO_ROOT, dir), { recursive: true }) as string[]) {
+        if (f.endsWith('.js')) newest = Math.max(newest, statSync(join(REPO_ROOT, dir, f)).mtimeMs);
+      }
+    } catch { /* not built */ }
+  }
+  return newest ? new Date(newest).toISOString() : 'not built';
 }

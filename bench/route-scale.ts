@@ -3,10 +3,10 @@
 // its host-table lookup in-process), and how long a reload takes to reach the clients.
 // Usage: node dist/bench/route-scale.js [--hosts 100000,1000000] [--reps 3] [--workers 2] [--peers edgeplane,nginx,haproxy] [--json out.json]
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join, resolve } from 'node:path';
-import { collectMeta } from './meta.js';
+import { collectMeta, edgeplaneBuildTime, log } from './meta.js';
 import { isPortFree } from './ports.js';
 import { killAllChildren, stopChild, type BenchChild } from './processes.js';
 import { writeConfigSet, type ConfigSet } from './scale/configs.js';
@@ -24,20 +24,6 @@ import { prepareTools } from './scale/tools.js';
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const QUIET_PCT = 10;
 
-function log(msg: string): void { process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${msg}\n`); }
-
-// newest build output of the daemon: the tree may be rebuilt while a run goes on
-function edgeplaneBuildTime(): string {
-  let newest = 0;
-  for (const dir of ['dist/core', 'dist/workers']) {
-    try {
-      for (const f of readdirSync(join(REPO_ROOT, dir), { recursive: true }) as string[]) {
-        if (f.endsWith('.js')) newest = Math.max(newest, statSync(join(REPO_ROOT, dir, f)).mtimeMs);
-      }
-    } catch { /* not built */ }
-  }
-  return newest ? `as built at ${new Date(newest).toISOString()}` : 'not built';
-}
 
 function logPoint(p: ScalePoint): void {
   const s = (ms: number | undefined): string => (ms === undefined ? '–' : `${fmt(ms / 1000, 2)} s`);

@@ -4,12 +4,12 @@
 // interleaved repetitions) follows the peer harness in /work/shared/peers-bench.
 // Usage: node dist/bench/run.js [--scenarios a,b] [--peers direct,edgeplane,nginx,haproxy,caddy] [--reps 3] [--duration 10] [--json out.json]
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join, resolve } from 'node:path';
 import { ensureFixtures } from './fixtures.js';
 import { prepareConnsClient, type ConnsClient } from './load/tls-conns.js';
-import { collectMeta } from './meta.js';
+import { collectMeta, edgeplaneBuildTime, log } from './meta.js';
 import { parseOptions, type BenchOptions } from './options.js';
 import { startFlakyOrigin, startOrigin, type Origin } from './origin/origin.js';
 import { measurePoint, type PointSetup } from './point.js';
@@ -33,20 +33,6 @@ const QUIET_PCT = 10;
 const NOISY_PCT = 15;
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
-function log(msg: string): void { process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${msg}\n`); }
-
-// newest build output of the daemon: the tree is rebuilt by others while a run goes on
-function edgeplaneBuildTime(): string {
-  let newest = 0;
-  for (const dir of ['dist/core', 'dist/workers']) {
-    try {
-      for (const f of readdirSync(join(REPO_ROOT, dir), { recursive: true }) as string[]) {
-        if (f.endsWith('.js')) newest = Math.max(newest, statSync(join(REPO_ROOT, dir, f)).mtimeMs);
-      }
-    } catch { /* not built */ }
-  }
-  return newest ? new Date(newest).toISOString() : 'not built';
-}
 
 function noise(p: PointRecord): number { return Math.max(0, ...(p.other_pct ?? [])); }
 

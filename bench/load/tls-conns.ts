@@ -1,5 +1,4 @@
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { buildGoTool } from './go-tool.js';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { runPinned, type CpuList } from '../processes.js';
@@ -19,16 +18,8 @@ export function prepareConnsClient(repoRoot: string, workDir: string, wanted: 'a
   const nodeClient: ConnsClient = { kind: 'node-tls', script, version: `node ${process.version}` };
   if (wanted === 'node') return nodeClient;
   const src = join(repoRoot, 'bench/load/tlsload');
-  const bin = join(workDir, 'bin/tlsload');
   try {
-    const goVersion = execFileSync('go', ['version'], { encoding: 'utf8' }).trim();
-    if (!existsSync(bin) || statSync(bin).mtimeMs < statSync(join(src, 'main.go')).mtimeMs) {
-      mkdirSync(join(workDir, 'bin'), { recursive: true });
-      execFileSync('go', ['build', '-o', bin, '.'], {
-        cwd: src, stdio: 'pipe',
-        env: { ...process.env, GOCACHE: join(workDir, 'gocache'), GOPATH: join(workDir, 'gopath'), CGO_ENABLED: '0', GOFLAGS: '-mod=mod', GOTOOLCHAIN: 'local' },
-      });
-    }
+    const { bin, goVersion } = buildGoTool(src, 'tlsload', workDir);
     return { kind: 'tlsload', bin, version: `tlsload (${goVersion})` };
   } catch (e) {
     if (wanted === 'tlsload') throw new Error(`tlsload unavailable: ${(e as Error).message}`);

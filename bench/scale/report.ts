@@ -175,7 +175,7 @@ export function renderScaleReport(run: ScaleRun): string {
   const failures = new Failures();
   const lines = [`# edgeplane route-table scale — ${m.timestamp_utc}`, ''];
   lines.push(`Machine: ${m.nproc} CPUs, ${m.cpu}, ${m.mem_gib} GiB, kernel ${m.kernel}. ${m.pinning}.`);
-  lines.push(`Versions: node ${m.node}; nginx ${m.nginx}; ${m.haproxy}; edgeplane ${m.edgeplane_build}. Origin (TLS 1.3, ECDSA P-256, no resumption) and client: ${m.tools}.`);
+  lines.push(`Versions: node ${m.node}; nginx ${m.nginx}; ${m.haproxy}; edgeplane as built at ${m.edgeplane_build}. Origin (TLS 1.3, ECDSA P-256, no resumption) and client: ${m.tools}.`);
   lines.push(`Job: TLS passthrough routed by SNI among N hostnames h0…h{N-1}.scale.test → origin A; probe.scale.test → A, moved to B by the reload; unknown.scale.test must not route. `
     + `Workers: ${o.workers} (edgeplane workers, nginx worker_processes, haproxy nbthread). edgeplane: ${o.hostsPerEdge} hostnames per tls edge (its edge cap is 16,384). `
     + `Repetitions: ${o.reps}; cells are median [min–max]; ✗ = failed (see Failures).`, '');

@@ -2,9 +2,7 @@
 // workDir/bin) when Go is installed, because Go's TLS costs the shared load core a fraction of what
 // node's OpenSSL 3.0 does per handshake (so the proxy, not the load core, is what saturates); else the
 // node scripts marker-origin.js and sni-load.js, which behave and report the same.
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { buildGoTool } from '../load/go-tool.js';
 
 export type ToolKind = 'go' | 'node';
 
@@ -18,16 +16,8 @@ const NODE_LOAD = new URL('./sni-load.js', import.meta.url).pathname;
 export function prepareTools(workDir: string, wanted: 'auto' | ToolKind): ScaleTools {
   const nodeTools: ScaleTools = { kind: 'node', version: `node ${process.version} (OpenSSL ${process.versions.openssl})` };
   if (wanted === 'node') return nodeTools;
-  const bin = join(workDir, 'bin/sniload');
   try {
-    const goVersion = execFileSync('go', ['version'], { encoding: 'utf8' }).trim();
-    if (!existsSync(bin) || statSync(bin).mtimeMs < statSync(join(SRC, 'main.go')).mtimeMs) {
-      mkdirSync(join(workDir, 'bin'), { recursive: true });
-      execFileSync('go', ['build', '-o', bin, '.'], {
-        cwd: SRC, stdio: 'pipe',
-        env: { ...process.env, GOCACHE: join(workDir, 'gocache'), GOPATH: join(workDir, 'gopath'), CGO_ENABLED: '0', GOFLAGS: '-mod=mod', GOTOOLCHAIN: 'local' },
-      });
-    }
+    const { bin, goVersion } = buildGoTool(SRC, 'sniload', workDir);
     return { kind: 'go', version: `sniload (${goVersion}, crypto/tls)`, bin };
   } catch (e) {
     const why = (e as { stderr?: Buffer; message: string }).stderr?.toString().trim() || (e as Error).message;
