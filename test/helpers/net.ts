@@ -6,15 +6,27 @@ import { spawn } from 'node:child_process';
 interface Teardown { teardown(fn: () => unknown): void }
 
 /** A port that was free a moment ago (for configs that need a port before the daemon binds it). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+// Ports for listeners under test come from below the kernel's ephemeral range (32768+ here) and
+// below the bench's fixed ports (18080+): a port handed out by listen(0) is free only until some
+// other test's outgoing connection takes it as its source port, which made daemons fail with
+// EADDRINUSE now and then.
+const PORT_LOW = 10_000;
+const PORT_HIGH = 18_000;
+
+function tryListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
   });
+}
+
+export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = PORT_LOW + Math.floor(Math.random() * (PORT_HIGH - PORT_LOW));
+    if (await tryListen(port)) return port;
+  }
+  throw new Error(`no free port in ${PORT_LOW}-${PORT_HIGH} after 200 tries`);
 }
 
 function track(t: Teardown, server: net.Server): void {
