@@ -23,3 +23,20 @@ export function checkIpRestriction(ctx: CheckContext, module: IpRestrictionConfi
     if (!ctx.exists('ip_policies', id)) ctx.add(`${path}.ip_policy_ids[${j}]`, `unknown ip policy '${id}' (ERR_NGROK_7007)`);
   });
 }
+
+/**
+ * Route modules the config accepts but this build cannot enforce yet. The worker pipeline skips modules it
+ * has no code for, so an enabled one would let traffic through unauthenticated: refuse it instead. Remove a
+ * key here when its module is added to workers/http/modules/registry.ts.
+ */
+export const UNAVAILABLE_ROUTE_MODULES: readonly string[] = ['oauth', 'oidc', 'saml'];
+
+/** The enabled modules of a route that this build refuses, with the reason (checked by the route schema). */
+export function unavailableRouteModules(route: Readonly<Record<string, unknown>>): { key: string; reason: string }[] {
+  return UNAVAILABLE_ROUTE_MODULES
+    .filter((key) => {
+      const module = route[key] as { enabled?: unknown } | undefined;
+      return module !== undefined && module.enabled !== false;
+    })
+    .map((key) => ({ key, reason: `oauth/oidc/saml: not available in this build yet: remove ${key} or set its enabled: false` }));
+}

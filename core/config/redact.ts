@@ -4,8 +4,8 @@ import type { LoadedConfig } from './load.js';
 
 export const REDACTED = '[redacted]';
 
-// Private keys are hidden by name too, whatever secretPaths says.
-const ALWAYS_SECRET = new Set(['private_key_pem']);
+// Private keys and client secrets are hidden by name too, whatever secretPaths says.
+const ALWAYS_SECRET = new Set(['private_key_pem', 'sp_private_key_pem', 'client_secret']);
 
 function copyRedacted(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(copyRedacted);

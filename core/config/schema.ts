@@ -7,6 +7,8 @@ import { z } from 'zod';
 import { formatPath } from './errors.js';
 import { bindHostport, enabled } from './schema-fields.js';
 import { httpModuleSchemas, httpSettingsSchema } from './schema-http.js';
+import { authModuleSchemas, enabledAuthModules } from './schema-auth.js';
+import { unavailableRouteModules } from './check-modules.js';
 export { MAX_USER_AGENT_PATTERNS, MIN_BREAKER_BUCKET_MS } from './schema-http.js';
 import { dialHostProblem, hostnameProblem, labelProblem, splitHostPort } from './syntax.js';
 import { routeMatchProblem } from './http-syntax.js';
@@ -270,6 +272,7 @@ export function createConfigSchema(sources: SourceContext) {
     .transform((m) => ({ enabled: m.enabled, terminate_at: 'edge' as const, min_version: m.min_version }));
 
   const { circuitBreaker, compression, headersModule, userAgentFilter } = httpModuleSchemas(sources);
+  const { oauth, oidc, saml } = authModuleSchemas(sources, (secret) => pem(sources, secret));
 
   const route = z
     .object({
@@ -294,11 +297,25 @@ export function createConfigSchema(sources: SourceContext) {
       request_headers: headersModule('request').optional().describe('request_headers module: runs last before the upstream.'),
       response_headers: headersModule('response').optional().describe('response_headers module: runs just before the response head is written.'),
       user_agent_filter: userAgentFilter.optional().describe('user_agent_filter module: 403 by User-Agent.'),
+      oauth: oauth.optional().describe('oauth module: users log in with an OAuth provider (GitHub, Google, …) before reaching the upstream.'),
+      oidc: oidc.optional().describe('oidc module: users log in with any OpenID Connect provider.'),
+      saml: saml.optional().describe('saml module: users log in with a SAML identity provider.'),
       max_request_body_bytes: z.number().multipleOf(1, 'max_request_body_bytes must be an integer').min(0, 'max_request_body_bytes must not be negative (0 = unlimited)')
         .default(DEFAULT_MAX_REQUEST_BODY_BYTES)
         .describe('edgeplane extension: the largest request body accepted (413 beyond it); 0 = unlimited.'),
     })
-    .strict();
+    .strict()
+    .superRefine((route, ctx) => {
+      const auth = enabledAuthModules(route);
+      if (auth.length > 1) {
+        const where = formatPath(ctx.path);
+        ctx.addIssue({
+          code: z.ZodIssueCode.custom,
+          message: `route ${where} (match '${route.match}') enables ${auth.join(' and ')}: at most one of oauth, oidc and saml may be enabled on a route`,
+        });
+      }
+      for (const refused of unavailableRouteModules(route)) ctx.addIssue({ code: z.ZodIssueCode.custom, path: [refused.key], message: refused.reason });
+    });
 
   const edgeCommon = {
     id,
@@ -409,6 +426,9 @@ export type RouteConfig = HttpsEdgeConfig['routes'][number];
 export type CircuitBreakerConfig = NonNullable<RouteConfig['circuit_breaker']>;
 export type HeadersModuleConfig = NonNullable<RouteConfig['request_headers']>;
 export type UserAgentFilterConfig = NonNullable<RouteConfig['user_agent_filter']>;
+export type OAuthConfig = NonNullable<RouteConfig['oauth']>;
+export type OidcConfig = NonNullable<RouteConfig['oidc']>;
+export type SamlConfig = NonNullable<RouteConfig['saml']>;
 export type HttpConfig = EdgeplaneConfig['http'];
 
 /** The collections whose items have ids, in config order. */

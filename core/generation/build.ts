@@ -1,15 +1,16 @@
 // Compiles a validated config into one generation: the shared host and IP tables, the flat edge,
 // hostport and backend arrays the workers index into, and the plan of public listeners.
 import type { LoadedConfig } from '../config/load.js';
-import type { EdgeplaneConfig, HeadersModuleConfig, HttpConfig, RouteConfig } from '../config/schema.js';
+import type { EdgeplaneConfig, HeadersModuleConfig, HttpConfig, OAuthConfig, OidcConfig, RouteConfig, SamlConfig } from '../config/schema.js';
+import { OAUTH_PROVIDERS } from '../config/schema-auth.js';
 import { buildHostTable, type HostEntry } from '../tables/host-table.js';
 import { buildIpTable } from '../tables/ip-table.js';
 import type { SlotMap } from '../tables/counters.js';
 import { coveringDomain } from '../config/domain-index.js';
 import { splitHostPort } from '../config/syntax.js';
 import type {
-  BackendSpec, CertificateSpec, EdgeSpec, EndpointSpec, GenerationSpec, HeadersModuleSpec, HostportSpec, HttpSettingsSpec,
-  ListenerPlan, RouteModulesSpec, RouteSpec,
+  AuthSessionSpec, BackendSpec, CertificateSpec, EdgeSpec, EndpointSpec, GenerationSpec, HeadersModuleSpec, HostportSpec, HttpSettingsSpec,
+  ListenerPlan, OAuthSpec, OidcSpec, RouteModulesSpec, RouteSpec, SamlSpec,
 } from './spec.js';
 
 type Backend = EdgeplaneConfig['backends'][number];
@@ -94,6 +95,56 @@ function compileHeaders(module: HeadersModuleConfig): HeadersModuleSpec {
   return { add, remove: module.remove.map((name) => name.toLowerCase()) };
 }
 
+function authSession(module: OAuthConfig | OidcConfig | SamlConfig): AuthSessionSpec {
+  return {
+    optionsPassthrough: module.options_passthrough,
+    cookiePrefix: module.cookie_prefix,
+    inactivityTimeoutMs: toMs(module.inactivity_timeout),
+    maximumDurationMs: toMs(module.maximum_duration),
+  };
+}
+
+function compileOAuth(module: OAuthConfig): OAuthSpec {
+  // the schema let exactly one provider through
+  const name = OAUTH_PROVIDERS.find((p) => module.provider[p] !== undefined)!;
+  const github = module.provider.github;
+  const p = module.provider[name]!;
+  return {
+    ...authSession(module),
+    provider: name,
+    clientId: p.client_id,
+    clientSecret: p.client_secret,
+    scopes: [...p.scopes],
+    emailAddresses: [...p.email_addresses],
+    emailDomains: [...p.email_domains],
+    teams: github === undefined ? [] : [...github.teams],
+    organizations: github === undefined ? [] : [...github.organizations],
+    authorizeUrl: p.authorize_url,
+    tokenUrl: p.token_url,
+    userinfoUrl: p.userinfo_url,
+    apiUrl: github === undefined ? null : github.api_url,
+    authCheckIntervalMs: toMs(module.auth_check_interval),
+  };
+}
+
+function compileOidc(module: OidcConfig): OidcSpec {
+  return { ...authSession(module), issuer: module.issuer, clientId: module.client_id, clientSecret: module.client_secret, scopes: [...module.scopes] };
+}
+
+function compileSaml(module: SamlConfig): SamlSpec {
+  return {
+    ...authSession(module),
+    idpMetadata: module.idp_metadata ?? null,
+    idpMetadataUrl: module.idp_metadata_url ?? null,
+    forceAuthn: module.force_authn,
+    allowIdpInitiated: module.allow_idp_initiated,
+    authorizedGroups: [...module.authorized_groups],
+    nameIdFormat: module.nameid_format,
+    spCertificatePem: module.sp_certificate_pem,
+    spPrivateKeyPem: module.sp_private_key_pem,
+  };
+}
+
 interface RouteRefs { backends: Map<string, number>; policies: Map<string, number>; slots: SlotMaps }
 
 function compileRoute(edgeId: string, route: RouteConfig, refs: RouteRefs): RouteSpec {
@@ -114,6 +165,9 @@ function compileRoute(edgeId: string, route: RouteConfig, refs: RouteRefs): Rout
   if (route.request_headers !== undefined && isEnabled(route.request_headers)) modules.request_headers = compileHeaders(route.request_headers);
   if (route.response_headers !== undefined && isEnabled(route.response_headers)) modules.response_headers = compileHeaders(route.response_headers);
   if (uaFilter !== undefined && isEnabled(uaFilter)) modules.user_agent_filter = { allow: [...uaFilter.allow], deny: [...uaFilter.deny] };
+  if (route.oauth !== undefined && isEnabled(route.oauth)) modules.oauth = compileOAuth(route.oauth);
+  if (route.oidc !== undefined && isEnabled(route.oidc)) modules.oidc = compileOidc(route.oidc);
+  if (route.saml !== undefined && isEnabled(route.saml)) modules.saml = compileSaml(route.saml);
   return {
     id: route.id,
     matchType: route.match_type,

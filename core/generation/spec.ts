@@ -59,6 +59,57 @@ export interface CircuitBreakerSpec {
   volumeThreshold: number;
 }
 
+/** What oauth, oidc and saml share: the session cookie and its lifetime. Durations in ms, 0 = no limit. */
+export interface AuthSessionSpec {
+  optionsPassthrough: boolean;
+  cookiePrefix: string;
+  inactivityTimeoutMs: number;
+  maximumDurationMs: number;
+}
+
+export type OAuthProviderName = 'github' | 'facebook' | 'microsoft' | 'google' | 'linkedin' | 'gitlab' | 'twitch' | 'amazon';
+
+export interface OAuthSpec extends AuthSessionSpec {
+  provider: OAuthProviderName;
+  clientId: string;
+  clientSecret: string;
+  scopes: string[];
+  /** Lower-case; with teams and organizations, a user matching any rule is let in (no rule: every user). */
+  emailAddresses: string[];
+  emailDomains: string[];
+  /** GitHub only ('org/team' slugs or numeric ids; organization slugs); empty for other providers. */
+  teams: string[];
+  organizations: string[];
+  authorizeUrl: string;
+  tokenUrl: string;
+  userinfoUrl: string;
+  /** GitHub REST API base for teams and organizations; null for other providers. */
+  apiUrl: string | null;
+  /** 0 = check only at login. */
+  authCheckIntervalMs: number;
+}
+
+export interface OidcSpec extends AuthSessionSpec {
+  issuer: string;
+  clientId: string;
+  clientSecret: string;
+  scopes: string[];
+}
+
+export interface SamlSpec extends AuthSessionSpec {
+  /** Exactly one of idpMetadata (the XML) and idpMetadataUrl is set. */
+  idpMetadata: string | null;
+  idpMetadataUrl: string | null;
+  forceAuthn: boolean;
+  allowIdpInitiated: boolean;
+  /** Empty = no group rule. */
+  authorizedGroups: string[];
+  nameIdFormat: string;
+  /** PEM text (read from { file } / { env } at load). */
+  spCertificatePem: string;
+  spPrivateKeyPem: string;
+}
+
 export interface RouteModulesSpec {
   ip_restriction?: { ipPolicies: number[] };
   circuit_breaker?: CircuitBreakerSpec;
@@ -66,6 +117,9 @@ export interface RouteModulesSpec {
   request_headers?: HeadersModuleSpec;
   response_headers?: HeadersModuleSpec;
   user_agent_filter?: { allow: string[]; deny: string[] };
+  oauth?: OAuthSpec;
+  oidc?: OidcSpec;
+  saml?: SamlSpec;
 }
 
 /** Server-wide HTTP limits and timeouts (config `http:`), in bytes and milliseconds. */

@@ -98,7 +98,7 @@ const cases: [string, (c: Json) => void, string, RegExp][] = [
   ['generated route id collides', (c) => (route1(c).id = 'edghtsrt_edghts_app_0'), `${R1}.id`, /duplicate route id/],
   ['bad route id characters', (c) => (route1(c).id = 'rt-api'), `${R1}.id`, /letters, digits and _/],
   ['route description over 255 bytes', (c) => (route1(c).description = 'x'.repeat(256)), `${R1}.description`, /255 bytes/],
-  ['unknown route field', (c) => (route1(c).oauth = {}), `${R1}.oauth`, /unknown field/],
+  ['unknown route field', (c) => (route1(c).no_such_module = {}), `${R1}.no_such_module`, /unknown field/],
   // references
   ['unknown route backend', (c) => (route1(c).backend.backend_id = 'bkd_nope'), `${R1}.backend.backend_id`, /unknown backend 'bkd_nope' \(ERR_NGROK_6501\)/],
   ['unknown route ip policy', (c) => (route1(c).ip_restriction.ip_policy_ids = ['ipp_office', 'ipp_nope']), `${R1}.ip_restriction.ip_policy_ids[1]`, /ERR_NGROK_7007/],
