@@ -77,7 +77,16 @@ export interface Exchange {
   responseBodyBytes: number;
   /** Edge-generated errors: the ngrok-error-code sent, else ''. */
   errorCode: string;
+  /**
+   * The whole request body once the client has sent it, or null when it is over maxBytes (at most
+   * MAX_READ_BODY_BYTES) or the client went away. For modules that answer at the edge from a posted
+   * form (SAML's ACS): the body is consumed, so such a request must then be answered at the edge.
+   */
+  readBody(maxBytes: number): Promise<Buffer | null>;
 }
+
+/** The most a module may read with Exchange.readBody (the engine holds it in memory). */
+export const MAX_READ_BODY_BYTES = 1024 * 1024;
 
 /** An answer given at the edge instead of going upstream. */
 export interface EdgeResponse {

@@ -6,7 +6,7 @@ import type net from 'node:net';
 import type { Transform } from 'node:stream';
 import type { BackendSpec, EndpointSpec, RouteSpec } from '../../core/generation/spec.js';
 import type { Counters } from '../../core/tables/counters.js';
-import type { EdgeResponse, Exchange, HeaderList } from './exchange.js';
+import { MAX_READ_BODY_BYTES, type EdgeResponse, type Exchange, type HeaderList } from './exchange.js';
 import type { CompiledPipeline } from './pipeline.js';
 import { EDGE_ERRORS } from './errors.js';
 import { clientResponseHeaders } from './headers.js';
@@ -72,6 +72,8 @@ export class Transaction implements UpstreamHandler {
   /** Fires when the transaction is over (the engine moves on to the next request). */
   onDone: (() => void) | null = null;
   firstResponseByteMs = 0;
+  /** A module waiting for the whole request body (Exchange.readBody). */
+  private bodyWaiter: { maxBytes: number; resolve: (body: Buffer | null) => void } | null = null;
 
   constructor(
     private readonly ctx: ForwardContext,
@@ -80,7 +82,9 @@ export class Transaction implements UpstreamHandler {
     private readonly res: ClientResponse,
     private readonly body: ClientBody,
     private readonly framing: BodyFraming,
-  ) {}
+  ) {
+    x.readBody = (maxBytes) => this.collectBody(Math.min(maxBytes, MAX_READ_BODY_BYTES));
+  }
 
   get finished(): boolean { return this.done; }
   get requestFinished(): boolean { return this.requestComplete; }
@@ -118,12 +122,39 @@ export class Transaction implements UpstreamHandler {
     if (this.conn !== null) { this.writeBody(this.conn, chunk); return; }
     (this.pending ??= []).push(chunk);
     this.pendingBytes += chunk.length;
+    const waiter = this.bodyWaiter;
+    if (waiter !== null) {
+      if (this.pendingBytes > waiter.maxBytes) { this.bodyWaiter = null; waiter.resolve(null); }
+      return; // a module is collecting the body: read on, up to its limit
+    }
     if (this.pendingBytes > MAX_PENDING_BODY && !this.bodyPaused) { this.bodyPaused = true; this.body.pause(); }
+  }
+
+  /** Exchange.readBody: the buffered body at the end of the request; it is not forwarded afterwards. */
+  private collectBody(maxBytes: number): Promise<Buffer | null> {
+    if (this.bodyWaiter !== null) return Promise.resolve(null); // one reader per request
+    if (this.framing.kind === 'length' && this.framing.length > maxBytes) return Promise.resolve(null);
+    if (this.pendingBytes > maxBytes) return Promise.resolve(null);
+    if (this.requestComplete) return Promise.resolve(this.takePending());
+    if (this.done) return Promise.resolve(null);
+    return new Promise((resolve) => {
+      this.bodyWaiter = { maxBytes, resolve };
+      if (this.bodyPaused) { this.bodyPaused = false; this.body.resume(); }
+    });
+  }
+
+  private takePending(): Buffer {
+    const body = this.pending === null ? Buffer.alloc(0) : Buffer.concat(this.pending, this.pendingBytes);
+    this.pending = null;
+    this.pendingBytes = 0;
+    return body;
   }
 
   requestEnd(): void {
     if (this.requestComplete) return;
     this.requestComplete = true;
+    const waiter = this.bodyWaiter;
+    if (waiter !== null) { this.bodyWaiter = null; waiter.resolve(this.takePending()); }
     const conn = this.conn;
     if (conn === null) return;
     if (this.framing.kind === 'chunked') conn.write(LAST_CHUNK);
@@ -132,6 +163,8 @@ export class Transaction implements UpstreamHandler {
 
   /** The client went away: stop everything, count what happened. */
   clientGone(): void {
+    const waiter = this.bodyWaiter;
+    if (waiter !== null) { this.bodyWaiter = null; waiter.resolve(null); }
     if (this.done) return;
     if (this.conn !== null) { this.conn.abandon(); this.conn = null; }
     for (const t of this.transforms) t.destroy();

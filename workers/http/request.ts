@@ -46,6 +46,8 @@ class HttpExchange implements Exchange {
   requestBodyBytes = 0;
   responseBodyBytes = 0;
   errorCode = '';
+  // The transaction serving this exchange replaces it with the real reader.
+  readBody: (maxBytes: number) => Promise<Buffer | null> = () => Promise.resolve(null);
   constructor(
     readonly conn: ConnectionInfo,
     readonly edgeId: string,

@@ -66,7 +66,7 @@ function connectionInfo(overrides: Partial<ConnectionInfo> = {}): ConnectionInfo
 
 function exchangeFrom(c: Captured, vars: ExchangeVars, conn = connectionInfo()): Exchange {
   return {
-    conn, edgeId: 'edghts_1', edgeSlot: 0, routeId: 'edghtsrt_api', method: c.method, rawUrl: c.url,
+    conn, edgeId: 'edghts_1', edgeSlot: 0, readBody: () => Promise.resolve(null), routeId: 'edghtsrt_api', method: c.method, rawUrl: c.url,
     path: '/api/v1/items', query: 'limit=10&Sort=Desc', host: 'app1.example.test', version: '1.1',
     requestHeaders: c.requestHeaders, upstreamHeaders: [...c.requestHeaders], status: c.status,
     responseHeaders: c.responseHeaders, vars, startMs: conn.startMs + 5,
@@ -176,7 +176,7 @@ t.test('hostile header names and values stay valid JSON and plain keys', async (
   t.equal(({} as Record<string, unknown>)['polluted'], undefined);
   const conn = connectionInfo();
   const x: Exchange = {
-    conn, edgeId: 'e', edgeSlot: 0, routeId: 'r', method: 'GET', rawUrl: '/', path: '/', query: '', host: 'h', version: '1.1',
+    conn, edgeId: 'e', edgeSlot: 0, readBody: () => Promise.resolve(null), routeId: 'r', method: 'GET', rawUrl: '/', path: '/', query: '', host: 'h', version: '1.1',
     requestHeaders: ['__proto__', 'polluted', 'x-quote', 'a "quoted" \\ value\u2028'], upstreamHeaders: [], status: 204,
     responseHeaders: [], vars: {}, startMs: conn.startMs, requestBodyBytes: 0, responseBodyBytes: 0, errorCode: '',
   };

@@ -24,6 +24,7 @@ export function makeExchange(overrides: ExchangeOverrides = {}): Exchange {
     },
     edgeId: 'edghts_1',
     edgeSlot: 0,
+    readBody: () => Promise.resolve(Buffer.alloc(0)),
     routeId: 'edghtsrt_1',
     method: 'GET',
     rawUrl: '/api/items?limit=5',
