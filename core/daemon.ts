@@ -24,6 +24,7 @@ import { EventSink } from './events/sink.js';
 import { startAdminServer, type AdminServer } from './admin/server.js';
 import { renderMetrics } from './admin/metrics.js';
 import { log, errorFields } from './log.js';
+import { generateRootKey, parseRootKey } from '../workers/http/auth/keys.js';
 
 export interface DaemonOptions {
   loaded: LoadedConfig;
@@ -74,14 +75,18 @@ export class Daemon {
     this.sink = new EventSink(config.events?.file ?? null);
     const onEvents = (data: string, count: number): void => this.sink.write(data, count);
     const native = this.native;
+    // One key for the identity modules' cookies, made here once so that every worker (and a restarted
+    // one) opens every session. Configured, it also survives restarts; a reload cannot change it.
+    const authRootKey = config.auth_cookie_key === undefined ? generateRootKey() : parseRootKey(config.auth_cookie_key);
     this.pool = native === null ? null : new WorkerPool({
       size: config.workers,
       counters: this.counters,
       breakerBuffer: this.breakerBuffer,
       closeFd: (fd) => { try { native.close(fd); } catch (err) { log.warn('close of an unadopted fd failed', { fd, ...errorFields(err) }); } },
       onEvents,
+      authRootKey,
     });
-    this.local = native === null ? new WorkerRuntime(this.counters, 0, this.breakerBuffer, onEvents) : null;
+    this.local = native === null ? new WorkerRuntime(this.counters, 0, this.breakerBuffer, onEvents, authRootKey) : null;
     this.acceptor = new Acceptor({
       counters: this.counters,
       native: this.native,

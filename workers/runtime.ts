@@ -14,6 +14,8 @@ import { createHttpWorkerState, servePlainHttp, connectionInfo } from './http/se
 import { publishExchange } from './http/publish.js';
 import { drainHttp1 } from './http/h1.js';
 import { drainHttp2 } from './http/h2.js';
+import { createAuthWorkerContext } from './http/auth/flow.js';
+import { generateRootKey } from './http/auth/keys.js';
 
 interface Installed { spec: GenerationSpec; pins: number }
 
@@ -28,12 +30,16 @@ export class WorkerRuntime {
   readonly events: EventBatcher;
   private idleWaiters: Array<() => void> = [];
 
-  constructor(readonly counters: Counters, readonly workerIndex: number, breakerBuffer: SharedArrayBuffer, deliverEvents: (data: string, count: number) => void) {
+  /**
+   * `authRootKey`: the daemon's key for the identity modules' cookies, the same in every worker so that
+   * any worker opens any session. Without one (benchmarks) this runtime makes its own.
+   */
+  constructor(readonly counters: Counters, readonly workerIndex: number, breakerBuffer: SharedArrayBuffer, deliverEvents: (data: string, count: number) => void, authRootKey?: Uint8Array) {
     this.events = new EventBatcher(deliverEvents);
     const events = this.events;
     this.env = {
       counters,
-      http: createHttpWorkerState(counters, new Breakers(breakerBuffer), (x, spec, scheme, tx) => publishExchange(events, x, spec, scheme, tx)),
+      http: createHttpWorkerState(counters, new Breakers(breakerBuffer), (x, spec, scheme, tx) => publishExchange(events, x, spec, scheme, tx), createAuthWorkerContext(authRootKey ?? generateRootKey())),
       workerIndex,
       emitClosed: (event, spec) => this.events.add(serializeTcpConnectionClosed(event, spec.accountId)),
     };

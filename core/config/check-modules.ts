@@ -29,7 +29,7 @@ export function checkIpRestriction(ctx: CheckContext, module: IpRestrictionConfi
  * has no code for, so an enabled one would let traffic through unauthenticated: refuse it instead. Remove a
  * key here when its module is added to workers/http/modules/registry.ts.
  */
-export const UNAVAILABLE_ROUTE_MODULES: readonly string[] = ['oauth', 'oidc', 'saml'];
+export const UNAVAILABLE_ROUTE_MODULES: readonly string[] = ['oauth', 'saml'];
 
 /** The enabled modules of a route that this build refuses, with the reason (checked by the route schema). */
 export function unavailableRouteModules(route: Readonly<Record<string, unknown>>): { key: string; reason: string }[] {
@@ -38,5 +38,5 @@ export function unavailableRouteModules(route: Readonly<Record<string, unknown>>
       const module = route[key] as { enabled?: unknown } | undefined;
       return module !== undefined && module.enabled !== false;
     })
-    .map((key) => ({ key, reason: `oauth/oidc/saml: not available in this build yet: remove ${key} or set its enabled: false` }));
+    .map((key) => ({ key, reason: `${key}: not available in this build yet: remove ${key} or set its enabled: false` }));
 }

@@ -389,6 +389,15 @@ export function createConfigSchema(sources: SourceContext) {
       tunnels: list(tunnel).transform(withGeneratedIds(GENERATED_ID_PREFIX.tunnels)).describe('Static tunnel registrations matched by tunnel_group backends.'),
       backends: list(backend).describe('Where edges send traffic, discriminated by type (spec §1.7).'),
       edges: list(edge).describe('tls, tcp and https edges (spec §1.5).'),
+      auth_cookie_key: z
+        .string()
+        .regex(/^[0-9a-fA-F]{64}$/, 'auth_cookie_key must be 64 hex characters (32 random bytes, e.g. from `openssl rand -hex 32`)')
+        .transform((value, ctx) => {
+          sources.secretPaths.add(formatPath(ctx.path));
+          return value;
+        })
+        .optional()
+        .describe('Key (64 hex characters) the oauth/oidc/saml session cookies are sealed with. Default: a random key per start, so a restart logs every user out; set one to keep sessions across restarts and instances. Read at start only; shown as [redacted] in /config.'),
       http: z.preprocess((v) => v ?? undefined, http.default({})).describe('edgeplane settings for every https edge: HTTP limits, timeouts, the cleartext listener.'),
     })
     .strict();

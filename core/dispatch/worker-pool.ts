@@ -7,6 +7,7 @@ import type { Handoff } from '../../workers/handoff.js';
 import type { Counters } from '../tables/counters.js';
 import type { FromWorker, ToWorker } from './messages.js';
 import { log } from '../log.js';
+import { generateRootKey } from '../../workers/http/auth/keys.js';
 
 const WORKER_ENTRY = new URL('../../workers/main.js', import.meta.url);
 const MAX_RESTART_DELAY_MS = 5_000;
@@ -31,6 +32,8 @@ export interface WorkerPoolOptions {
   breakerBuffer: SharedArrayBuffer;
   closeFd: (fd: number) => void;
   onEvents: (data: string, count: number) => void;
+  /** Root key of the identity modules' cookies, given to every worker (restarted ones too); default: a fresh one. */
+  authRootKey?: Uint8Array;
 }
 
 export interface WorkerStats { index: number; threadId: number; ready: boolean; active: number; handled: bigint; restarts: number }
@@ -42,7 +45,10 @@ export class WorkerPool {
   private cursor = 0;
   private installWaiters: Array<{ generation: number; resolve: () => void }> = [];
 
+  private readonly authRootKey: Uint8Array;
+
   constructor(private readonly opts: WorkerPoolOptions) {
+    this.authRootKey = opts.authRootKey ?? generateRootKey();
     for (let i = 0; i < opts.size; i++) {
       this.slots.push({ index: i, worker: null, ready: false, inflight: new Map(), nextSeq: 1, restarts: 0, restartDelay: 100, installed: -1, drainWaiter: null });
     }
@@ -150,7 +156,7 @@ export class WorkerPool {
   private spawn(slot: Slot): Promise<void> {
     return new Promise((resolve) => {
       const worker = new Worker(WORKER_ENTRY, {
-        workerData: { counterBuffer: this.opts.counters.buffer, breakerBuffer: this.opts.breakerBuffer, workerIndex: slot.index },
+        workerData: { counterBuffer: this.opts.counters.buffer, breakerBuffer: this.opts.breakerBuffer, workerIndex: slot.index, authRootKey: this.authRootKey },
         name: `edgeplane-worker-${slot.index}`,
       });
       slot.worker = worker;

@@ -5,6 +5,7 @@ import { IpTable } from '../../core/tables/ip-table.js';
 import type { Breakers } from '../../core/tables/breakers.js';
 import { HostTable } from '../../core/tables/host-table.js';
 import { compilePipeline } from './pipeline.js';
+import type { AuthWorkerContext } from './auth/flow.js';
 import { buildRouteTable } from './routes.js';
 import type { CompiledRoute } from './forward.js';
 import type { CompiledHttpEdge } from './request.js';
@@ -17,7 +18,7 @@ export interface CompiledHttpGeneration {
 
 const compiled = new WeakMap<GenerationSpec, CompiledHttpGeneration>();
 
-export function compiledHttp(spec: GenerationSpec, breakers: Breakers): CompiledHttpGeneration {
+export function compiledHttp(spec: GenerationSpec, breakers: Breakers, auth?: AuthWorkerContext): CompiledHttpGeneration {
   let gen = compiled.get(spec);
   if (gen !== undefined) return gen;
   const ipTable = new IpTable(spec.ipTable);
@@ -26,7 +27,7 @@ export function compiledHttp(spec: GenerationSpec, breakers: Breakers): Compiled
     if (edge.type !== 'https') return;
     const routes: CompiledRoute[] = edge.routes.map((route) => ({
       spec: route,
-      pipeline: compilePipeline(route, { edgeId: edge.id, routeId: route.id, ipTable, breakers }),
+      pipeline: compilePipeline(route, auth === undefined ? { edgeId: edge.id, routeId: route.id, ipTable, breakers } : { edgeId: edge.id, routeId: route.id, ipTable, breakers, auth }),
     }));
     edges.set(index, {
       index,

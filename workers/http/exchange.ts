@@ -40,6 +40,11 @@ export interface ExchangeVars {
   compressionAlgorithm?: 'gzip' | 'deflate' | 'br' | 'none';
   compressionBytesSaved?: number;
   userAgentFilterDecision?: Decision;
+  /** Identity modules (oauth, oidc, saml): the login decision, the user and the app. Never tokens or cookies. */
+  oauthDecision?: Decision;
+  oauthUserId?: string;
+  oauthUserName?: string;
+  oauthAppClientId?: string;
   backendId?: string;
   backendConnectionReused?: boolean;
   backendDialMs?: number;

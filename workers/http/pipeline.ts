@@ -7,6 +7,7 @@ import type { IpTable } from '../../core/tables/ip-table.js';
 import type { Breakers } from '../../core/tables/breakers.js';
 import type { EdgeResponse, Exchange, HttpModule } from './exchange.js';
 import { MODULE_REGISTRY } from './modules/registry.js';
+import type { AuthWorkerContext } from './auth/flow.js';
 
 /** What a module factory may use besides its own spec. */
 export interface CompileContext {
@@ -14,6 +15,8 @@ export interface CompileContext {
   routeId: string;
   ipTable: IpTable;
   breakers: Breakers;
+  /** The worker's identity-module state (root key, caches); see auth/flow.ts for contexts without one. */
+  auth?: AuthWorkerContext;
 }
 
 export type ModuleFactory<K extends keyof RouteModulesSpec> = (spec: NonNullable<RouteModulesSpec[K]>, ctx: CompileContext) => HttpModule;

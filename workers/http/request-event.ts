@@ -4,6 +4,9 @@
 import type { EventHeaders, HttpRequestComplete } from '../../core/events/types.js';
 import type { Exchange, HeaderList } from './exchange.js';
 
+// The identity modules' login callback (auth/flow.ts); its `code` parameter is a credential until redeemed.
+const AUTH_CALLBACK_PATH = '/auth/callback';
+
 export type UrlScheme = 'http' | 'https';
 
 /** Wall-clock ms of the byte boundaries the engine observed; a field left out is left out of the event. */
@@ -85,7 +88,8 @@ function userAgentOf(headers: HeaderList): string {
  */
 export function httpRequestCompleteEvent(x: Exchange, scheme: UrlScheme, endMs: number, times: ExchangeByteTimes = {}): HttpRequestComplete {
   const { conn, vars } = x;
-  const query = x.query === '' ? '' : `?${x.query}`;
+  const eventQuery = vars.oauthAppClientId !== undefined && x.path === AUTH_CALLBACK_PATH ? redactCode(x.query) : x.query;
+  const query = eventQuery === '' ? '' : `?${eventQuery}`;
   const responded = x.status !== 0;
   const event: HttpRequestComplete = {
     conn: {
@@ -103,7 +107,7 @@ export function httpRequestCompleteEvent(x: Exchange, scheme: UrlScheme, endMs: 
         // we follow the table, which is the normative part.
         method: x.method.toLowerCase(),
         // The path as routed (normalised, spec §1.5), so events and route matches agree.
-        url: { host: x.host, path: x.path, query: x.query, scheme, raw: `${scheme}://${x.host}${x.path}${query}` },
+        url: { host: x.host, path: x.path, query: eventQuery, scheme, raw: `${scheme}://${x.host}${x.path}${query}` },
         user_agent: userAgentOf(x.requestHeaders),
         version: HTTP_VERSION[x.version],
         first_byte_ts: isoOrUndefined(times.requestFirstByteMs),
@@ -131,6 +135,20 @@ export function httpRequestCompleteEvent(x: Exchange, scheme: UrlScheme, endMs: 
     event.compression = { algorithm: vars.compressionAlgorithm, bytes_saved: vars.compressionBytesSaved ?? 0 };
   }
   if (vars.userAgentFilterDecision !== undefined) event.user_agent_filter = { decision: vars.userAgentFilterDecision };
+  if (vars.oauthAppClientId !== undefined) {
+    // Set by the identity modules; the decision is '' while a login is only being started.
+    event.oauth = {
+      app_client_id: vars.oauthAppClientId,
+      decision: vars.oauthDecision ?? '',
+      user: { id: vars.oauthUserId ?? '', name: vars.oauthUserName ?? '' },
+    };
+  }
   if (vars.backendConnectionReused !== undefined) event.backend = { connection_reused: vars.backendConnectionReused };
   return event;
+}
+
+/** The callback's query with the authorization code's value hidden (the rest, state included, is opaque or public). */
+function redactCode(query: string): string {
+  if (!/(?:^|&)code=/.test(query)) return query;
+  return query.split('&').map((pair) => (pair.startsWith('code=') ? `code=${encodeURIComponent(REDACTED)}` : pair)).join('&');
 }

@@ -13,18 +13,21 @@ import { serveHttp1 } from './h1.js';
 import { serveHttp2 } from './h2.js';
 import { UpstreamPools } from './upstream.js';
 import { reasonPhrase } from './errors.js';
+import type { AuthWorkerContext } from './auth/flow.js';
 
 /** What a worker keeps across connections for HTTP. */
 export interface HttpWorkerState {
   counters: Counters;
   breakers: Breakers;
   pools: UpstreamPools;
+  /** Identity modules: the daemon's root key and this worker's caches. */
+  auth: AuthWorkerContext;
   /** Publishes one finished exchange (event, metrics). */
   completed(x: Exchange, spec: GenerationSpec, scheme: 'http' | 'https', tx: Transaction): void;
 }
 
-export function createHttpWorkerState(counters: Counters, breakers: Breakers, completed: HttpWorkerState['completed']): HttpWorkerState {
-  return { counters, breakers, pools: new UpstreamPools({ connectTimeoutMs: 10_000, idleTimeoutMs: 30_000, maxIdle: 128 }), completed };
+export function createHttpWorkerState(counters: Counters, breakers: Breakers, completed: HttpWorkerState['completed'], auth: AuthWorkerContext): HttpWorkerState {
+  return { counters, breakers, pools: new UpstreamPools({ connectTimeoutMs: 10_000, idleTimeoutMs: 30_000, maxIdle: 128 }), completed, auth };
 }
 
 // One ForwardContext per generation and scheme, made on the generation's first connection (not per
@@ -68,7 +71,7 @@ export interface HttpsConnection {
 
 /** Serves an https edge connection whose TLS handshake is done. */
 export function serveHttps(state: HttpWorkerState, c: HttpsConnection): void {
-  const gen = compiledHttp(c.spec, state.breakers);
+  const gen = compiledHttp(c.spec, state.breakers, state.auth);
   const sniHostport = c.spec.hostports[c.hostport]!;
   const site: HttpSite = {
     conn: c.conn,
@@ -126,7 +129,7 @@ function httpsPorts(spec: GenerationSpec): number[] {
 
 /** Serves a connection from the cleartext listener. */
 export function servePlainHttp(state: HttpWorkerState, c: PlainConnection): void {
-  const gen = compiledHttp(c.spec, state.breakers);
+  const gen = compiledHttp(c.spec, state.breakers, state.auth);
   const ctx = forwardContext(state, c.spec, 'http');
   const site: HttpSite = { conn: c.conn, proto: 'http', edgeFor: (host) => httpsEdgeByName(gen, c.spec, host)?.edge ?? null };
   const route = (start: RequestStart): Routed => {

@@ -1,7 +1,7 @@
 // The oauth, oidc and saml route modules' config: a valid base (modules present but disabled, so that the
 // "not available in this build yet" refusal stays out of the way) plus one mutation each must report
 // exactly the expected path, message and ngrok code; defaults are filled in; secrets are redacted; an
-// enabled module is refused until its code is wired, by the loader and by `edgeplane check`.
+// enabled oauth or saml module is refused until its code is wired (oidc is), by the loader and by `edgeplane check`.
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -257,11 +257,11 @@ const cases: [string, (c: Json) => void, string[], RegExp][] = [
   ['an SP key of another certificate', (c) => (saml(c).sp_private_key_pem = { file: 'sp-other.key' }), [`${SAML}.sp_private_key_pem`], /does not belong to sp_certificate_pem/],
   ['an encrypted SP key', (c) => Object.assign(saml(c), { sp_private_key_pem: { file: 'leaf.enc.key' } }), [`${SAML}.sp_private_key_pem`], /not an unencrypted PEM private key/],
   ['signing fields are saml only', (c) => (oidc(c).sp_certificate_pem = 'x'), [`${OIDC}.sp_certificate_pem`], /unknown field/],
-  // one auth module per route
+  // one auth module per route (oauth is also refused as not yet available; oidc is available)
   ['oauth and oidc enabled together', (c) => {
     Object.assign(c.edges[0].routes[1], { oauth: { provider: { google: { client_id: 'g', client_secret: 'g' } } } });
     oidc(c).enabled = true;
-  }, [`${R}[1]`, `${R}[1].oauth`, `${R}[1].oidc`], /route edges\[0\]\.routes\[1\] \(match '\/oidc'\) enables oauth and oidc: at most one of oauth, oidc and saml may be enabled on a route/],
+  }, [`${R}[1]`, `${R}[1].oauth`], /route edges\[0\]\.routes\[1\] \(match '\/oidc'\) enables oauth and oidc: at most one of oauth, oidc and saml may be enabled on a route/],
 ];
 
 for (const [title, mutate, paths, reason] of cases) {
@@ -299,33 +299,53 @@ t.test('client secrets and the SP key are secrets: /config shows them redacted',
   tt.equal(routesOf(loaded)[0]!.oauth!.provider.github!.client_secret, 's3cret-github', 'redaction copies, never mutates');
 });
 
-t.test('an enabled auth module is refused until this build has its code', async (tt) => {
-  for (const [i, key] of [[0, 'oauth'], [1, 'oidc'], [2, 'saml']] as const) {
+t.test('an enabled oauth or saml module is refused until this build has its code; oidc is accepted', async (tt) => {
+  for (const [i, key] of [[0, 'oauth'], [2, 'saml']] as const) {
     for (const enabled of [true, undefined]) {
       const config = base();
       const module = config.edges[0].routes[i][key];
       if (enabled === undefined) delete module.enabled; // enabled defaults to true
       else module.enabled = enabled;
       const problems = problemsOf(config);
-      tt.same(problems, [{ path: `${R}[${i}].${key}`, reason: `oauth/oidc/saml: not available in this build yet: remove ${key} or set its enabled: false` }], `${key}, enabled: ${String(enabled)}`);
+      tt.same(problems, [{ path: `${R}[${i}].${key}`, reason: `${key}: not available in this build yet: remove ${key} or set its enabled: false` }], `${key}, enabled: ${String(enabled)}`);
     }
+  }
+  for (const enabled of [true, undefined]) {
+    const config = base();
+    if (enabled === undefined) delete oidc(config).enabled;
+    else oidc(config).enabled = enabled;
+    tt.same(problemsOf(config), [], `oidc, enabled: ${String(enabled)}`);
   }
 });
 
-t.test('edgeplane check refuses a config that enables an auth module', async (tt) => {
+t.test('edgeplane check refuses a config that enables an unavailable auth module, and accepts oidc', async (tt) => {
   const config = base();
-  oidc(config).enabled = true;
+  saml(config).enabled = true;
   const file = join(pki.dir, 'auth.json');
   writeFileSync(file, JSON.stringify(config));
   const refused = spawnSync(process.execPath, [CLI, 'check', '--config', file], { encoding: 'utf8', timeout: 20_000 });
   tt.equal(refused.status, 1, refused.stderr);
-  tt.match(refused.stderr, `${R}[1].oidc: oauth/oidc/saml: not available in this build yet`);
-  tt.notMatch(refused.stderr, /s3cret|at .*\.js:\d+/, 'no secret and no stack trace');
+  tt.match(refused.stderr, `${R}[2].saml: saml: not available in this build yet`);
+  tt.notMatch(refused.stderr, /s3cret|PRIVATE KEY|at .*\.js:\d+/, 'no secret and no stack trace');
 
-  oidc(config).enabled = false;
+  saml(config).enabled = false;
+  oidc(config).enabled = true;
   writeFileSync(file, JSON.stringify(config));
   const accepted = spawnSync(process.execPath, [CLI, 'check', '--config', file], { encoding: 'utf8', timeout: 20_000 });
   tt.equal(accepted.status, 0, accepted.stderr);
+});
+
+t.test('auth_cookie_key: 64 hex characters, a secret', async (tt) => {
+  const key = 'ab'.repeat(32);
+  const loaded = load({ ...base(), auth_cookie_key: key });
+  tt.equal(loaded.config.auth_cookie_key, key);
+  tt.ok(loaded.secretPaths.has('auth_cookie_key'));
+  tt.equal((redactConfig(loaded) as Json).auth_cookie_key, REDACTED);
+  tt.notMatch(JSON.stringify(redactConfig(loaded)), key);
+  const problems = problemsOf({ ...base(), auth_cookie_key: 'not-a-key-0123' });
+  tt.same(problems.map((p) => p.path), ['auth_cookie_key']);
+  tt.match(problems[0]!.reason, /64 hex characters/);
+  tt.notMatch(problems[0]!.reason, /not-a-key-0123/, 'the bad value is not echoed');
 });
 
 t.test('the generation carries enabled auth modules as plain data, PEM text included', async (tt) => {

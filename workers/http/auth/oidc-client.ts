@@ -35,13 +35,17 @@ export interface OidcClientOptions {
   fetch?: OidcFetch;
 }
 
-/** What the module must remember (sealed, in the login-state cookie) until the callback. */
-export interface OidcLoginStart {
-  /** Where to send the browser. */
-  url: string;
+/** The per-login values sent to the provider and checked on the way back. */
+export interface OidcLoginValues {
   state: string;
   nonce: string;
   codeVerifier: string;
+}
+
+/** What the module must remember (sealed, in the login-state cookie) until the callback. */
+export interface OidcLoginStart extends OidcLoginValues {
+  /** Where to send the browser. */
+  url: string;
 }
 
 export interface OidcCallback {
@@ -98,12 +102,15 @@ export class OidcClient {
     return (await this.configuration()).serverMetadata();
   }
 
-  /** Fresh state, nonce and PKCE verifier, and the authorization URL that carries them. */
-  async beginLogin(redirectUri: string, extraParams: Readonly<Record<string, string>> = {}): Promise<OidcLoginStart> {
+  /**
+   * The authorization URL for a login, with fresh state, nonce and PKCE verifier unless `given` holds
+   * them (the route module's flow makes and seals its own, so they come back to the callback).
+   */
+  async beginLogin(redirectUri: string, extraParams: Readonly<Record<string, string>> = {}, given: Partial<OidcLoginValues> = {}): Promise<OidcLoginStart> {
     const config = await this.configuration();
-    const state = oidc.randomState();
-    const nonce = oidc.randomNonce();
-    const codeVerifier = oidc.randomPKCECodeVerifier();
+    const state = given.state ?? oidc.randomState();
+    const nonce = given.nonce ?? oidc.randomNonce();
+    const codeVerifier = given.codeVerifier ?? oidc.randomPKCECodeVerifier();
     const codeChallenge = await oidc.calculatePKCECodeChallenge(codeVerifier);
     const url = oidc.buildAuthorizationUrl(config, {
       ...extraParams,

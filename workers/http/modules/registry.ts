@@ -1,5 +1,5 @@
-// Every HTTP route module, in pipeline order (spec §1.9). Request side: ip_restriction first,
-// request_headers last before the upstream. Response side, same order: circuit breaker accounting,
+// Every HTTP route module, in pipeline order (spec §1.9). Request side: ip_restriction first, then
+// the identity module, request_headers last before the upstream. Response side, same order: circuit breaker accounting,
 // compression, response_headers (then request_headers' Location rewrite). Adding a module = its
 // file + one line here.
 import type { RouteModulesSpec } from '../../../core/generation/spec.js';
@@ -7,6 +7,7 @@ import type { ModuleEntry, ModuleFactory } from '../pipeline.js';
 import { createCircuitBreaker } from './circuit-breaker.js';
 import { createCompression } from './compression.js';
 import { createIpRestriction } from './ip-restriction.js';
+import { createOidc } from './oidc.js';
 import { createRequestHeaders } from './request-headers.js';
 import { createResponseHeaders } from './response-headers.js';
 import { createUserAgentFilter } from './user-agent-filter.js';
@@ -18,6 +19,9 @@ function entry<K extends keyof RouteModulesSpec>(key: K, create: ModuleFactory<K
 
 export const MODULE_REGISTRY: readonly ModuleEntry[] = Object.freeze([
   entry('ip_restriction', createIpRestriction),
+  // Identity modules (oauth, oidc, saml; at most one per route) answer their own paths and logins
+  // before the filters (spec §1.9 lists them first among the modules that answer at the edge).
+  entry('oidc', createOidc),
   entry('user_agent_filter', createUserAgentFilter),
   entry('circuit_breaker', createCircuitBreaker),
   entry('compression', createCompression),
