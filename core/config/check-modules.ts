@@ -29,7 +29,7 @@ export function checkIpRestriction(ctx: CheckContext, module: IpRestrictionConfi
  * has no code for, so an enabled one would let traffic through unauthenticated: refuse it instead. Remove a
  * key here when its module is added to workers/http/modules/registry.ts.
  */
-export const UNAVAILABLE_ROUTE_MODULES: readonly string[] = ['oauth', 'saml'];
+export const UNAVAILABLE_ROUTE_MODULES: readonly string[] = [];
 
 /** The enabled modules of a route that this build refuses, with the reason (checked by the route schema). */
 export function unavailableRouteModules(route: Readonly<Record<string, unknown>>): { key: string; reason: string }[] {

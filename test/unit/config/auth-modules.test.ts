@@ -1,7 +1,7 @@
 // The oauth, oidc and saml route modules' config: a valid base (modules present but disabled, so that the
-// "not available in this build yet" refusal stays out of the way) plus one mutation each must report
+// "at most one enabled per route" rule stays out of the way) plus one mutation each must report
 // exactly the expected path, message and ngrok code; defaults are filled in; secrets are redacted; an
-// enabled oauth or saml module is refused until its code is wired (oidc is), by the loader and by `edgeplane check`.
+// enabled oauth, oidc or saml module is accepted (all three are wired), by the loader and by `edgeplane check`.
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -62,6 +62,7 @@ const saml = (c: Json) => c.edges[0].routes[2].saml;
 const GH = `${R}[0].oauth.provider.github`;
 const OIDC = `${R}[1].oidc`;
 const SAML = `${R}[2].saml`;
+const c2 = (c: Json) => c.edges[0].routes[2];
 
 const load = (config: Json, env: NodeJS.ProcessEnv = {}): LoadedConfig => loadConfigObject(config, { baseDir: pki.dir, env, sourceName: 'test.yaml' });
 
@@ -257,11 +258,11 @@ const cases: [string, (c: Json) => void, string[], RegExp][] = [
   ['an SP key of another certificate', (c) => (saml(c).sp_private_key_pem = { file: 'sp-other.key' }), [`${SAML}.sp_private_key_pem`], /does not belong to sp_certificate_pem/],
   ['an encrypted SP key', (c) => Object.assign(saml(c), { sp_private_key_pem: { file: 'leaf.enc.key' } }), [`${SAML}.sp_private_key_pem`], /not an unencrypted PEM private key/],
   ['signing fields are saml only', (c) => (oidc(c).sp_certificate_pem = 'x'), [`${OIDC}.sp_certificate_pem`], /unknown field/],
-  // one auth module per route (oauth is also refused as not yet available; oidc is available)
+  // one auth module per route
   ['oauth and oidc enabled together', (c) => {
     Object.assign(c.edges[0].routes[1], { oauth: { provider: { google: { client_id: 'g', client_secret: 'g' } } } });
     oidc(c).enabled = true;
-  }, [`${R}[1]`, `${R}[1].oauth`], /route edges\[0\]\.routes\[1\] \(match '\/oidc'\) enables oauth and oidc: at most one of oauth, oidc and saml may be enabled on a route/],
+  }, [`${R}[1]`], /route edges\[0\]\.routes\[1\] \(match '\/oidc'\) enables oauth and oidc: at most one of oauth, oidc and saml may be enabled on a route/],
 ];
 
 for (const [title, mutate, paths, reason] of cases) {
@@ -299,40 +300,33 @@ t.test('client secrets and the SP key are secrets: /config shows them redacted',
   tt.equal(routesOf(loaded)[0]!.oauth!.provider.github!.client_secret, 's3cret-github', 'redaction copies, never mutates');
 });
 
-t.test('an enabled oauth or saml module is refused until this build has its code; oidc is accepted', async (tt) => {
-  for (const [i, key] of [[0, 'oauth'], [2, 'saml']] as const) {
+t.test('an enabled oauth, oidc or saml module is accepted: this build has the code of all three', async (tt) => {
+  for (const [key, module] of [['oauth', oauth], ['oidc', oidc], ['saml', saml]] as const) {
     for (const enabled of [true, undefined]) {
       const config = base();
-      const module = config.edges[0].routes[i][key];
-      if (enabled === undefined) delete module.enabled; // enabled defaults to true
-      else module.enabled = enabled;
-      const problems = problemsOf(config);
-      tt.same(problems, [{ path: `${R}[${i}].${key}`, reason: `${key}: not available in this build yet: remove ${key} or set its enabled: false` }], `${key}, enabled: ${String(enabled)}`);
+      if (enabled === undefined) delete module(config).enabled; // enabled defaults to true
+      else module(config).enabled = enabled;
+      tt.same(problemsOf(config), [], `${key}, enabled: ${String(enabled)}`);
     }
-  }
-  for (const enabled of [true, undefined]) {
-    const config = base();
-    if (enabled === undefined) delete oidc(config).enabled;
-    else oidc(config).enabled = enabled;
-    tt.same(problemsOf(config), [], `oidc, enabled: ${String(enabled)}`);
   }
 });
 
-t.test('edgeplane check refuses a config that enables an unavailable auth module, and accepts oidc', async (tt) => {
+t.test('edgeplane check accepts each auth module, and refuses two enabled on one route without a secret or a stack trace', async (tt) => {
   const config = base();
-  saml(config).enabled = true;
   const file = join(pki.dir, 'auth.json');
+  for (const module of [oauth, oidc, saml]) {
+    for (const m of [oauth, oidc, saml]) m(config).enabled = m === module;
+    writeFileSync(file, JSON.stringify(config));
+    const accepted = spawnSync(process.execPath, [CLI, 'check', '--config', file], { encoding: 'utf8', timeout: 20_000 });
+    tt.equal(accepted.status, 0, accepted.stderr);
+  }
+
+  Object.assign(c2(config), { oidc: { ...oidc(config), enabled: true } });
   writeFileSync(file, JSON.stringify(config));
   const refused = spawnSync(process.execPath, [CLI, 'check', '--config', file], { encoding: 'utf8', timeout: 20_000 });
   tt.equal(refused.status, 1, refused.stderr);
-  tt.match(refused.stderr, `${R}[2].saml: saml: not available in this build yet`);
+  tt.match(refused.stderr, `${R}[2]: route edges[0].routes[2] (match '/saml') enables oidc and saml`);
   tt.notMatch(refused.stderr, /s3cret|PRIVATE KEY|at .*\.js:\d+/, 'no secret and no stack trace');
-
-  saml(config).enabled = false;
-  oidc(config).enabled = true;
-  writeFileSync(file, JSON.stringify(config));
-  const accepted = spawnSync(process.execPath, [CLI, 'check', '--config', file], { encoding: 'utf8', timeout: 20_000 });
-  tt.equal(accepted.status, 0, accepted.stderr);
 });
 
 t.test('auth_cookie_key: 64 hex characters, a secret', async (tt) => {

@@ -15,7 +15,7 @@ import type { CompileContext } from '../pipeline.js';
 import { cookiesFromHeaders } from './cookies.js';
 import { AuthKeyRing, generateRootKey, moduleFingerprint } from './keys.js';
 import { OidcDiscoveryCache } from './oidc-discovery.js';
-import { ProviderError, type CallbackInput, type Identity, type IdentityProvider, type LoginResult, type LoginSecrets } from './provider.js';
+import { ProviderError, type AuthorizationVerdict, type CallbackInput, type Identity, type IdentityProvider, type LoginResult, type LoginSecrets } from './provider.js';
 import { LocalSessionExtras, type SessionExtras } from './session-extras.js';
 import { SessionCookies, groupsDigest, markChecked, type Clock, type SessionIdentity, type SessionRecord } from './session.js';
 import { LoginStates, loginStateErrorResponse, type LoginState } from './state.js';
@@ -192,7 +192,7 @@ export function createAuthModule(name: string, provider: IdentityProvider, commo
     if (!verdict.allowed) {
       x.vars.oauthDecision = 'block';
       log.info('login refused by the module rules', { ...where, reason: verdict.reason ?? '' });
-      return refused(verdict.reason, cleanup);
+      return refused(verdict, cleanup);
     }
     const record = sessions.create(sessionIdentity(provider.kind, result.identity));
     const cookie = sessions.issue(record);
@@ -226,7 +226,7 @@ export function createAuthModule(name: string, provider: IdentityProvider, commo
     if (!verdict.allowed) {
       x.vars.oauthDecision = 'block';
       extras.delete(record.sid);
-      return refused(verdict.reason, ['set-cookie', sessions.clear()]);
+      return refused(verdict, ['set-cookie', sessions.clear()]);
     }
     const fresh = sessionIdentity(provider.kind, result.identity);
     const updated: SessionRecord = { ...markChecked(record, sessions.policy, sessions.now()), ...fresh, sid: record.sid };
@@ -337,9 +337,10 @@ function badLoginRequest(status: number, message: string): EdgeResponse {
   return { status, errorCode: CODE_BAD_LOGIN_REQUEST, body: `${message}\n`, headers: [] };
 }
 
-function refused(reason: string | undefined, extraHeaders: HeaderList): EdgeResponse {
+function refused(verdict: AuthorizationVerdict, extraHeaders: HeaderList): EdgeResponse {
+  const reason = verdict.reason;
   const why = reason === undefined || reason === '' ? '' : ` (${escapeHtml(reason)})`;
-  return page(403, CODE_NOT_AUTHORIZED, 'Not authorized', `You signed in, but this account may not use this site${why}. <a href="${AUTHN_PATH}">Try again</a> with another account.`, extraHeaders);
+  return page(403, verdict.code ?? CODE_NOT_AUTHORIZED, 'Not authorized', `You signed in, but this account may not use this site${why}. <a href="${AUTHN_PATH}">Try again</a> with another account.`, extraHeaders);
 }
 
 function page(status: number, errorCode: string, title: string, html: string, extraHeaders: HeaderList): EdgeResponse {

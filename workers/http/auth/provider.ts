@@ -61,6 +61,8 @@ export interface AuthorizationVerdict {
   allowed: boolean;
   /** Shown on the error page and in the event; never a secret. */
   reason?: string;
+  /** The ERR_NGROK code of the refusal page when the protocol has its own (SAML: 5312); else the flow's. */
+  code?: string;
 }
 
 /** Errors a provider adapter throws: a reason for logs/events and the ERR_NGROK code of the error page. */

@@ -4,7 +4,7 @@
 // the session cookie stays small; groups named in authorized_groups are kept first, so capping never
 // drops the group that lets a user in.
 import type { AuthorizationVerdict, Identity } from './provider.js';
-import { SamlError } from './saml-errors.js';
+import { SAML_GROUP_DENIED_CODE, SamlError } from './saml-errors.js';
 
 const EMAIL_FORMAT = 'urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress';
 
@@ -74,7 +74,7 @@ export function authorizeGroups(identity: Identity, authorizedGroups: readonly s
   if (authorizedGroups.length === 0) return { allowed: true };
   const mine = new Set(identity.groups ?? []);
   if (authorizedGroups.some((g) => mine.has(g))) return { allowed: true };
-  return { allowed: false, reason: 'You are not a member of a group that may use this endpoint.' };
+  return { allowed: false, reason: 'You are not a member of a group that may use this endpoint.', code: SAML_GROUP_DENIED_CODE };
 }
 
 function groupsOf(attributes: Record<string, unknown>, authorizedGroups: readonly string[]): string[] {

@@ -7,9 +7,11 @@ import type { ModuleEntry, ModuleFactory } from '../pipeline.js';
 import { createCircuitBreaker } from './circuit-breaker.js';
 import { createCompression } from './compression.js';
 import { createIpRestriction } from './ip-restriction.js';
+import { createOAuth } from './oauth.js';
 import { createOidc } from './oidc.js';
 import { createRequestHeaders } from './request-headers.js';
 import { createResponseHeaders } from './response-headers.js';
+import { createSaml } from './saml.js';
 import { createUserAgentFilter } from './user-agent-filter.js';
 
 // Checks that a key and its factory agree, then widens the entry to the registry's element type.
@@ -22,6 +24,8 @@ export const MODULE_REGISTRY: readonly ModuleEntry[] = Object.freeze([
   // Identity modules (oauth, oidc, saml; at most one per route) answer their own paths and logins
   // before the filters (spec §1.9 lists them first among the modules that answer at the edge).
   entry('oidc', createOidc),
+  entry('oauth', createOAuth),
+  entry('saml', createSaml),
   entry('user_agent_filter', createUserAgentFilter),
   entry('circuit_breaker', createCircuitBreaker),
   entry('compression', createCompression),
