@@ -63,6 +63,12 @@ const breakerDecision: Reader = (x) => x.vars.circuitBreakerDecision ?? '';
 const compressionAlgorithm: Reader = (x) => x.vars.compressionAlgorithm ?? '';
 const compressionSaved: Reader = (x) => (x.vars.compressionBytesSaved === undefined ? '' : String(x.vars.compressionBytesSaved));
 const userAgentDecision: Reader = (x) => x.vars.userAgentFilterDecision ?? '';
+// Set by the identity flow (oauth and oidc share these names in the spec; saml fills them too). Ids and
+// names come from the identity provider, so they are made header-safe like certificate text.
+const oauthDecision: Reader = (x) => x.vars.oauthDecision ?? '';
+const oauthAppClientId: Reader = (x) => x.vars.oauthAppClientId ?? '';
+const oauthUserId: Reader = (x) => (x.vars.oauthUserId === undefined ? '' : headerSafeValue(x.vars.oauthUserId));
+const oauthUserName: Reader = (x) => (x.vars.oauthUserName === undefined ? '' : headerSafeValue(x.vars.oauthUserName));
 
 /** Every variable name (without a leading '.') and how to read it from an Exchange. */
 const VARIABLES: ReadonlyMap<string, Reader> = new Map<string, Reader>([
@@ -129,6 +135,10 @@ const VARIABLES: ReadonlyMap<string, Reader> = new Map<string, Reader>([
   ['compression.algorithm', compressionAlgorithm],
   ['compression.bytes_saved', compressionSaved],
   ['user_agent_filter.decision', userAgentDecision],
+  ['oauth.decision', oauthDecision],
+  ['oauth.app_client_id', oauthAppClientId],
+  ['oauth.user.id', oauthUserId],
+  ['oauth.user.name', oauthUserName],
   ['backend.id', (x) => x.vars.backendId ?? ''],
   ['backend.connection_reused', (x) => (x.vars.backendConnectionReused === undefined ? '' : String(x.vars.backendConnectionReused))],
   ['backend.dial_duration', (x) => (x.vars.backendDialMs === undefined ? '' : `${x.vars.backendDialMs}ms`)],

@@ -23,6 +23,10 @@ function fullExchange() {
       backendId: 'bkdsa_1',
       backendConnectionReused: true,
       backendDialMs: 3,
+      oauthDecision: 'allow',
+      oauthAppClientId: 'client-github',
+      oauthUserId: '1001',
+      oauthUserName: 'Alice Hub',
     },
   });
 }
@@ -95,6 +99,10 @@ const EXPECTED: Record<string, string> = {
   '.backend.id': 'bkdsa_1',
   '.backend.connection_reused': 'true',
   '.backend.dial_duration': '3ms',
+  '.oauth.decision': 'allow',
+  '.oauth.app_client_id': 'client-github',
+  '.oauth.user.id': '1001',
+  '.oauth.user.name': 'Alice Hub',
 };
 
 t.test('every supported variable renders from the exchange', async (t) => {
@@ -119,7 +127,8 @@ t.test('a variable whose module did not run renders empty', async (t) => {
   const x = makeExchange();
   for (const name of ['.ip_policy.decision', '.ip_policy.matching_rule', '.circuit_breaker.decision', '.compression.algorithm',
     '.compression.bytes_saved', 'user_agent_filter.decision', '.backend.id', '.backend.connection_reused', '.backend.dial_duration',
-    'res.status_code', 'conn.tls.client.serial_number', '.tls.client_cert.subject.cn']) {
+    'res.status_code', 'conn.tls.client.serial_number', '.tls.client_cert.subject.cn',
+    '.oauth.decision', '.oauth.app_client_id', '.oauth.user.id', '.oauth.user.name']) {
     t.equal(compileTemplate(`[\${${name}}]`)(x), '[]', name);
   }
 });
@@ -146,6 +155,16 @@ t.test('client certificate text is made header-safe', async (t) => {
   t.equal(compileTemplate('${.tls.client_cert.subject.cn}')(x), 'evilx-injected: 1');
   const utf8 = makeExchange({ conn: { clientCert: { ...CERT, subjectCn: 'Jörg' } } });
   t.equal(Buffer.from(compileTemplate('${.tls.client_cert.subject.cn}')(utf8), 'latin1').toString('utf8'), 'Jörg');
+});
+
+t.test('identity values from the provider are made header-safe; a refused login renders block', async (t) => {
+  const x = makeExchange({ vars: { oauthDecision: 'block', oauthAppClientId: 'cid', oauthUserId: 'id\r\nx-injected: 1', oauthUserName: 'Zoë\n' } });
+  t.equal(compileTemplate('${.oauth.decision}')(x), 'block');
+  t.equal(compileTemplate('${.oauth.user.id}')(x), 'idx-injected: 1');
+  t.equal(Buffer.from(compileTemplate('${.oauth.user.name}')(x), 'latin1').toString('utf8'), 'Zoë');
+  // Not yet in ExchangeVars, so not offered: a config using them gets a clear error, not ''.
+  t.match(templateProblem('${.oauth.user.email}'), /unknown template variable/);
+  t.match(templateProblem('${.ngrok.saml.subject}'), /unknown template variable/);
 });
 
 t.test('bad templates are config errors with the reason', async (t) => {
