@@ -15,6 +15,7 @@ import { buildGeneration } from './generation/build.js';
 import type { GenerationSpec } from './generation/spec.js';
 import { Counters, createCounterBuffer, SlotMap, MAX_BACKENDS, MAX_EDGES } from './tables/counters.js';
 import { Breakers, createBreakerBuffer, MAX_BREAKERS } from './tables/breakers.js';
+import { createSharedStoreBuffer } from './tables/shared-store.js';
 import { WorkerPool } from './dispatch/worker-pool.js';
 import { WorkerRuntime } from '../workers/runtime.js';
 import { Acceptor } from './acceptor/acceptor.js';
@@ -43,6 +44,8 @@ export class Daemon {
   // Circuit breakers outlive generations (a reload must not reset a tripped breaker).
   private readonly breakerBuffer = createBreakerBuffer();
   private readonly breakers = new Breakers(this.breakerBuffer);
+  // Identity-module state every worker must see (session tokens, the SAML replay set); outlives generations.
+  private readonly sharedStoreBuffer = createSharedStoreBuffer();
   private readonly slots = {
     edges: new SlotMap(MAX_EDGES, 'edge'),
     backends: new SlotMap(MAX_BACKENDS, 'backend'),
@@ -82,11 +85,12 @@ export class Daemon {
       size: config.workers,
       counters: this.counters,
       breakerBuffer: this.breakerBuffer,
+      sharedStoreBuffer: this.sharedStoreBuffer,
       closeFd: (fd) => { try { native.close(fd); } catch (err) { log.warn('close of an unadopted fd failed', { fd, ...errorFields(err) }); } },
       onEvents,
       authRootKey,
     });
-    this.local = native === null ? new WorkerRuntime(this.counters, 0, this.breakerBuffer, onEvents, authRootKey) : null;
+    this.local = native === null ? new WorkerRuntime(this.counters, 0, this.breakerBuffer, onEvents, authRootKey, this.sharedStoreBuffer) : null;
     this.acceptor = new Acceptor({
       counters: this.counters,
       native: this.native,

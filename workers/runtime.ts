@@ -33,13 +33,14 @@ export class WorkerRuntime {
   /**
    * `authRootKey`: the daemon's key for the identity modules' cookies, the same in every worker so that
    * any worker opens any session. Without one (benchmarks) this runtime makes its own.
+   * `sharedStoreBuffer`: the daemon's shared store (session tokens, SAML replay set); without it that state is per thread.
    */
-  constructor(readonly counters: Counters, readonly workerIndex: number, breakerBuffer: SharedArrayBuffer, deliverEvents: (data: string, count: number) => void, authRootKey?: Uint8Array) {
+  constructor(readonly counters: Counters, readonly workerIndex: number, breakerBuffer: SharedArrayBuffer, deliverEvents: (data: string, count: number) => void, authRootKey?: Uint8Array, sharedStoreBuffer?: SharedArrayBuffer) {
     this.events = new EventBatcher(deliverEvents);
     const events = this.events;
     this.env = {
       counters,
-      http: createHttpWorkerState(counters, new Breakers(breakerBuffer), (x, spec, scheme, tx) => publishExchange(events, x, spec, scheme, tx), createAuthWorkerContext(authRootKey ?? generateRootKey())),
+      http: createHttpWorkerState(counters, new Breakers(breakerBuffer), (x, spec, scheme, tx) => publishExchange(events, x, spec, scheme, tx), createAuthWorkerContext(authRootKey ?? generateRootKey(), sharedStoreBuffer)),
       workerIndex,
       emitClosed: (event, spec) => this.events.add(serializeTcpConnectionClosed(event, spec.accountId)),
     };

@@ -30,6 +30,8 @@ export interface WorkerPoolOptions {
   counters: Counters;
   /** The process-wide circuit breaker table (core/tables/breakers.ts). */
   breakerBuffer: SharedArrayBuffer;
+  /** The process-wide key → bytes store (core/tables/shared-store.ts); absent: workers keep that state per thread. */
+  sharedStoreBuffer?: SharedArrayBuffer;
   closeFd: (fd: number) => void;
   onEvents: (data: string, count: number) => void;
   /** Root key of the identity modules' cookies, given to every worker (restarted ones too); default: a fresh one. */
@@ -156,7 +158,7 @@ export class WorkerPool {
   private spawn(slot: Slot): Promise<void> {
     return new Promise((resolve) => {
       const worker = new Worker(WORKER_ENTRY, {
-        workerData: { counterBuffer: this.opts.counters.buffer, breakerBuffer: this.opts.breakerBuffer, workerIndex: slot.index, authRootKey: this.authRootKey },
+        workerData: { counterBuffer: this.opts.counters.buffer, breakerBuffer: this.opts.breakerBuffer, sharedStoreBuffer: this.opts.sharedStoreBuffer, workerIndex: slot.index, authRootKey: this.authRootKey },
         name: `edgeplane-worker-${slot.index}`,
       });
       slot.worker = worker;

@@ -6,7 +6,7 @@
 import t, { type Test } from 'tap';
 import { readFileSync } from 'node:fs';
 import { makePki } from '../helpers/pki.js';
-import { startDaemon } from '../helpers/daemon.js';
+import { metricValue, startDaemon } from '../helpers/daemon.js';
 import { freePort } from '../helpers/net.js';
 import { exampleTestCertificates, httpsRequest, rawNames, startOrigin, type ClientResult } from '../helpers/http.js';
 import { startOAuthProviderFake, type OAuthProviderFake } from '../helpers/oauth-provider-fake.js';
@@ -144,6 +144,35 @@ t.test('github: a team member logs in and the origin sees the verified identity'
   t.match(setCookie, /SameSite=Lax/);
   await expectIdentity(t, browser, '/private/page?x=1', { id: '1001', name: 'Alice Hub', email: 'alice@hub.test' });
   t.ok(github.requests.some((r) => r.path.startsWith('/user/teams')), 'the teams were read');
+});
+
+/** Which worker served the last request: the one whose connection count moved. */
+async function workerCounts(): Promise<number[]> {
+  const text = await (await fetch(`http://${daemon.admin}/metrics`)).text();
+  return [0, 1].map((w) => metricValue(text, 'edgeplane_worker_connections_total', `{worker="${w}"}`) ?? 0);
+}
+
+t.test('the access token reaches the origin from both workers (tokens live in the shared store)', async (t) => {
+  const browser = new Browser(HUB);
+  t.equal((await login(t, browser, github, '1001', '/tokens')).status, 302);
+  const servedBy = new Set<number>();
+  const seenTokens = new Set<string>();
+  for (let i = 0; i < 40 && (servedBy.size < 2 || i < 6); i++) {
+    const before = await workerCounts();
+    const res = await browser.request('/tokens', { headers: { 'ngrok-auth-oauth-access-token': 'forged', 'ngrok-auth-oauth-refresh-token': 'forged' } });
+    const after = await workerCounts();
+    t.equal(res.status, 200);
+    const moved = [0, 1].filter((w) => after[w]! > before[w]!);
+    if (moved.length === 1) servedBy.add(moved[0]!);
+    const seen = report(res);
+    seenTokens.add(seen.headers['ngrok-auth-oauth-access-token'] ?? '(none)');
+    t.notOk('ngrok-auth-oauth-refresh-token' in seen.headers, 'github issues no refresh token, so none is sent (the forged one is gone)');
+  }
+  t.same([...servedBy].sort(), [0, 1], 'requests were served by both workers');
+  t.equal(seenTokens.size, 1, 'one token, on every request');
+  const token = [...seenTokens][0]!;
+  t.match(token, /^at-github-[0-9a-f]{24}$/, 'the token the provider issued, not the forged one');
+  t.ok(github.issued.includes(token));
 });
 
 t.test('github: an organization member found on a later page is let in', async (t) => {

@@ -16,7 +16,9 @@ import { cookiesFromHeaders } from './cookies.js';
 import { AuthKeyRing, generateRootKey, moduleFingerprint } from './keys.js';
 import { OidcDiscoveryCache } from './oidc-discovery.js';
 import { ProviderError, type AuthorizationVerdict, type CallbackInput, type Identity, type IdentityProvider, type LoginResult, type LoginSecrets } from './provider.js';
-import { LocalSessionExtras, type SessionExtras } from './session-extras.js';
+import { SharedStore } from '../../../core/tables/shared-store.js';
+import { useSharedReplayStore } from './saml-replay.js';
+import { LocalSessionExtras, SharedSessionExtras, type SessionExtras, type SessionExtrasData } from './session-extras.js';
 import { SessionCookies, groupsDigest, markChecked, type Clock, type SessionIdentity, type SessionRecord } from './session.js';
 import { LoginStates, loginStateErrorResponse, type LoginState } from './state.js';
 
@@ -40,12 +42,24 @@ const MAX_CALLBACK_FORM_BYTES = 256 * 1024;
 export interface AuthWorkerContext {
   keyRing: AuthKeyRing;
   oidcDiscovery: OidcDiscoveryCache;
-  /** Tokens kept out of the cookie; a miss (another worker, a restart) means "log in again". */
+  /** Tokens kept out of the cookie; a miss (evicted, too large, a restart) means "refresh or log in again". */
   sessionExtras: SessionExtras;
 }
 
-export function createAuthWorkerContext(rootKey: Uint8Array): AuthWorkerContext {
-  return { keyRing: new AuthKeyRing(rootKey), oidcDiscovery: new OidcDiscoveryCache(), sessionExtras: new LocalSessionExtras() };
+/**
+ * `sharedStore`: the daemon's process-wide store (core/tables/shared-store.ts); with it, session tokens
+ * and the SAML replay set are seen by every worker. Without it (benchmarks, tests) they are per thread.
+ */
+export function createAuthWorkerContext(rootKey: Uint8Array, sharedStore?: SharedArrayBuffer): AuthWorkerContext {
+  let sessionExtras: SessionExtras;
+  if (sharedStore === undefined) {
+    sessionExtras = new LocalSessionExtras();
+  } else {
+    const store = new SharedStore(sharedStore);
+    sessionExtras = new SharedSessionExtras(store);
+    useSharedReplayStore(store);
+  }
+  return { keyRing: new AuthKeyRing(rootKey), oidcDiscovery: new OidcDiscoveryCache(), sessionExtras };
 }
 
 let threadFallback: AuthWorkerContext | undefined;
@@ -129,6 +143,7 @@ export function createAuthModule(name: string, provider: IdentityProvider, commo
     h.push('ngrok-auth-user-id', headerValue(record.sub));
     if (record.name !== undefined) h.push('ngrok-auth-user-name', headerValue(record.name));
     if (record.email !== undefined) h.push('ngrok-auth-user-email', headerValue(record.email));
+    if (name === 'oauth') addTokenHeaders(h, extras.get(record.sid));
     noteClient(x);
     noteUser(x, { id: record.sub, name: record.name });
     x.vars.oauthDecision = 'allow';
@@ -281,6 +296,12 @@ export function createAuthModule(name: string, provider: IdentityProvider, commo
       if (cookie !== undefined) x.responseHeaders.push('set-cookie', cookie);
     },
   };
+}
+
+/** The oauth module's token headers (spec §1.6), from the session's extras when it has them. */
+function addTokenHeaders(h: HeaderList, tokens: SessionExtrasData | undefined): void {
+  if (tokens?.accessToken !== undefined) h.push('ngrok-auth-oauth-access-token', headerValue(tokens.accessToken));
+  if (tokens?.refreshToken !== undefined) h.push('ngrok-auth-oauth-refresh-token', headerValue(tokens.refreshToken));
 }
 
 /** Removes every identity header the client sent: only the edge sets them. */

@@ -3,18 +3,19 @@
 // least recently seen id is dropped, which could let a very old assertion through again while the
 // cache is flooded; the short validity window keeps that narrow.
 //
-// Limitation: the cache lives in one worker thread (one per thread, shared by that thread's SAML
-// modules across config generations). An attacker who captured a fresh assertion could replay it
-// once to each other worker within its validity window. A per-process cache would need the
-// SharedArrayBuffer tables; SP-initiated logins are also bound to the browser's nonce cookie and
-// one-time login state, so this mostly matters for IdP-initiated logins.
+// In the daemon the ids go to the process-wide SharedStore (useSharedReplayStore, called once per
+// worker), so an assertion accepted by one worker is refused by all. Without a store (unit tests, bare
+// runtimes) the cache is per thread. A shared store that cannot record the id (its window locked by a
+// dead writer) refuses the assertion: failing closed costs one login retry, failing open a replay.
 import { LRUCache } from 'lru-cache';
+import type { SharedStore } from '../../../core/tables/shared-store.js';
 
 export const DEFAULT_REPLAY_CACHE_SIZE = 10_000;
 
 export class AssertionReplayCache {
   private readonly seen: LRUCache<string, true>;
   private readonly now: () => number;
+  private shared: SharedStore | null = null;
 
   constructor(max = DEFAULT_REPLAY_CACHE_SIZE, now: () => number = Date.now) {
     this.now = now;
@@ -27,9 +28,15 @@ export class AssertionReplayCache {
    * so two callbacks carrying the same assertion cannot both pass.
    */
   claim(key: string, expiresAtMs: number): boolean {
+    if (this.shared !== null) return this.shared.add(`saml-replay:${key}`, EMPTY, Math.max(this.now() + 1000, expiresAtMs));
     if (this.seen.has(key)) return false;
     this.seen.set(key, true, { ttl: Math.max(1000, expiresAtMs - this.now()) });
     return true;
+  }
+
+  /** Records ids in `store` from now on (shared by every worker) instead of this thread's cache. */
+  useShared(store: SharedStore): void {
+    this.shared = store;
   }
 
   get size(): number {
@@ -37,5 +44,11 @@ export class AssertionReplayCache {
   }
 }
 
-/** The worker thread's cache (module state is per thread). */
+const EMPTY = new Uint8Array(0);
+
+/** The worker thread's cache (module state is per thread); shared across workers once given the store. */
 export const workerReplayCache = new AssertionReplayCache();
+
+export function useSharedReplayStore(store: SharedStore): void {
+  workerReplayCache.useShared(store);
+}

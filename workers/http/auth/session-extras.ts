@@ -1,11 +1,12 @@
 // Session data too large or too secret for the cookie (tokens, full group lists), keyed by the
 // random session id the cookie carries.
 //
-// LocalSessionExtras is per worker thread: a request served by another worker (or after a restart)
-// finds nothing, so callers must treat a miss as "refresh from the IdP" (or, without a refresh
-// token, re-authenticate), never as an error. The lead may move this to shared memory later; the
-// interface is what callers depend on.
+// SharedSessionExtras (what the daemon uses) lives in the process-wide shared store, so every worker
+// reads what any worker wrote. LocalSessionExtras is per thread (unit tests, bare runtimes). Either
+// may miss (evicted, too large for a slot, after a restart), so callers treat a miss as "refresh from
+// the IdP" (or, without a refresh token, re-authenticate), never as an error.
 import { LRUCache } from 'lru-cache';
+import type { SharedStore } from '../../../core/tables/shared-store.js';
 
 export interface SessionExtrasData {
   accessToken?: string;
@@ -68,4 +69,45 @@ function extrasSize(data: SessionExtrasData, sid: string): number {
   let n = sid.length + (data.accessToken?.length ?? 0) + (data.refreshToken?.length ?? 0) + (data.idToken?.length ?? 0);
   for (const g of data.groups ?? []) n += g.length + 1;
   return Math.max(1, n);
+}
+
+const DEFAULT_SHARED_TTL_S = 24 * 3600;
+
+/** SessionExtras in the process-wide SharedStore: JSON under "extras:<sid>". */
+export class SharedSessionExtras implements SessionExtras {
+  constructor(private readonly store: SharedStore, private readonly now: () => number = Date.now, private readonly maxTtlS = DEFAULT_SHARED_TTL_S) {}
+
+  get(sid: string): SessionExtrasData | undefined {
+    const found = this.store.get(storeKey(sid));
+    if (found === undefined) return undefined;
+    try {
+      return JSON.parse(Buffer.from(found.value).toString('utf8')) as SessionExtrasData;
+    } catch {
+      return undefined; // not ours or damaged: a miss
+    }
+  }
+
+  set(sid: string, data: SessionExtrasData, ttlS?: number): void {
+    const ttl = ttlS === undefined ? this.maxTtlS : Math.min(this.maxTtlS, Math.max(1, ttlS));
+    const expiresAt = this.now() + ttl * 1000;
+    // A slot is small (2 KiB): when everything does not fit, keep the tokens the flow needs (access,
+    // refresh) and drop the ID token and groups, which are only re-derivable extras.
+    if (this.store.set(storeKey(sid), encode(data), expiresAt)) return;
+    const slim: SessionExtrasData = {};
+    if (data.accessToken !== undefined) slim.accessToken = data.accessToken;
+    if (data.refreshToken !== undefined) slim.refreshToken = data.refreshToken;
+    if (!this.store.set(storeKey(sid), encode(slim), expiresAt)) this.store.delete(storeKey(sid));
+  }
+
+  delete(sid: string): void {
+    this.store.delete(storeKey(sid));
+  }
+}
+
+function storeKey(sid: string): string {
+  return `extras:${sid}`;
+}
+
+function encode(data: SessionExtrasData): Uint8Array {
+  return Buffer.from(JSON.stringify(data), 'utf8');
 }
