@@ -5,10 +5,11 @@
 // like a browser.
 import t, { type Test } from 'tap';
 import { readFileSync } from 'node:fs';
+import { CookieBrowser } from '../helpers/cookie-browser.js';
 import { makePki } from '../helpers/pki.js';
 import { metricValue, startDaemon } from '../helpers/daemon.js';
 import { freePort } from '../helpers/net.js';
-import { exampleTestCertificates, httpsRequest, rawNames, startOrigin, type ClientResult } from '../helpers/http.js';
+import { exampleTestCertificates, rawNames, startOrigin, type ClientResult } from '../helpers/http.js';
 import { startOAuthProviderFake, type OAuthProviderFake } from '../helpers/oauth-provider-fake.js';
 
 const pki = makePki();
@@ -68,34 +69,10 @@ const daemon = await startDaemon(t, {
   ],
 });
 
-/** A browser in miniature for the edge: one cookie jar (name → value), one new connection per request. */
-class Browser {
-  readonly jar = new Map<string, string>();
-  /** Every cookie value the edge ever set, for the secret grep at the end. */
+/** The test's browser: the shared cookie jar client, every cookie value it got kept for the secret grep. */
+class Browser extends CookieBrowser {
   static readonly issued = new Set<string>();
-  constructor(readonly host: string) {}
-
-  async request(path: string, options: { method?: string; headers?: Record<string, string> } = {}): Promise<ClientResult> {
-    const cookie = [...this.jar].map(([name, value]) => `${name}=${value}`).join('; ');
-    const headers: Record<string, string> = { ...options.headers };
-    if (cookie !== '') headers.cookie = cookie;
-    const res = await httpsRequest({ port, host: this.host, ca: CA, path, method: options.method ?? 'GET', headers });
-    for (const line of res.headers['set-cookie'] ?? []) this.keep(line);
-    return res;
-  }
-
-  private keep(line: string): void {
-    const [pair = ''] = line.split(';');
-    const eq = pair.indexOf('=');
-    const name = pair.slice(0, eq).trim();
-    const value = pair.slice(eq + 1).trim();
-    if (/max-age=0/i.test(line) || value === '') this.jar.delete(name);
-    else { this.jar.set(name, value); Browser.issued.add(value); }
-  }
-
-  names(pattern: RegExp): string[] {
-    return [...this.jar.keys()].filter((name) => pattern.test(name));
-  }
+  constructor(host: string) { super(host, { port, ca: CA }, Browser.issued); }
 }
 
 type Report = { url: string; method: string; headers: Record<string, string>; rawHeaders: string[] };

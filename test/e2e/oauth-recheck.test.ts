@@ -16,10 +16,11 @@ import { MAX_BREAKERS } from '../../core/tables/breakers.js';
 import { MAX_BACKENDS, MAX_EDGES, SlotMap } from '../../core/tables/counters.js';
 import { AuthKeyRing, moduleFingerprint } from '../../workers/http/auth/keys.js';
 import { open, seal } from '../../workers/http/auth/seal.js';
+import { CookieBrowser } from '../helpers/cookie-browser.js';
 import { makePki } from '../helpers/pki.js';
 import { startDaemon } from '../helpers/daemon.js';
 import { freePort } from '../helpers/net.js';
-import { exampleTestCertificates, httpsRequest, startOrigin, type ClientResult } from '../helpers/http.js';
+import { exampleTestCertificates, startOrigin } from '../helpers/http.js';
 import { startOAuthProviderFake } from '../helpers/oauth-provider-fake.js';
 
 const pki = makePki();
@@ -75,23 +76,9 @@ const KEY = sessionKey();
 /** The sealed session record; one-letter keys as session.ts writes them (k = next check, seconds). */
 type Sealed = { i: string; u: string; k: number; l: number } & Record<string, unknown>;
 
-/** A cookie jar over one-connection-per-request HTTPS, like a browser. */
-class Browser {
-  readonly jar = new Map<string, string>();
-
-  async request(path: string): Promise<ClientResult> {
-    const cookie = [...this.jar].map(([name, value]) => `${name}=${value}`).join('; ');
-    const res = await httpsRequest({ port, host: HOST, ca: CA, path, method: 'GET', headers: cookie === '' ? {} : { cookie } });
-    for (const line of res.headers['set-cookie'] ?? []) {
-      const [pair = ''] = line.split(';');
-      const eq = pair.indexOf('=');
-      const name = pair.slice(0, eq).trim();
-      const value = pair.slice(eq + 1).trim();
-      if (/max-age=0/i.test(line) || value === '') this.jar.delete(name);
-      else this.jar.set(name, value);
-    }
-    return res;
-  }
+/** The shared cookie-jar client, plus access to this route's sealed session cookie. */
+class Browser extends CookieBrowser {
+  constructor() { super(HOST, { port, ca: CA }); }
 
   sessionName(): string | undefined {
     return [...this.jar.keys()].find((name) => /^ngrok\.[0-9a-f]{8}\.session$/.test(name));

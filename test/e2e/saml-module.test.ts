@@ -5,10 +5,11 @@
 // the process-wide shared store, so a replay is refused whichever worker it reaches.
 import t, { type Test } from 'tap';
 import { readFileSync } from 'node:fs';
+import { CookieBrowser } from '../helpers/cookie-browser.js';
 import { makePki } from '../helpers/pki.js';
 import { metricValue, startDaemon } from '../helpers/daemon.js';
 import { freePort } from '../helpers/net.js';
-import { exampleTestCertificates, httpsRequest, rawNames, startOrigin, type ClientResult } from '../helpers/http.js';
+import { exampleTestCertificates, rawNames, startOrigin, type ClientResult } from '../helpers/http.js';
 import { selfSignedRsa, startSamlIdp, type IdpLogin } from '../helpers/saml-idp.js';
 
 const pki = makePki();
@@ -40,39 +41,10 @@ const daemon = await startDaemon(t, {
   ],
 });
 
-/** A browser in miniature for the edge: one cookie jar (name → value), one new connection per request. */
-class Browser {
-  readonly jar = new Map<string, string>();
+/** The test's browser: the shared cookie jar client, every cookie value it got kept for the secret grep. */
+class Browser extends CookieBrowser {
   static readonly issued = new Set<string>();
-  constructor(readonly host: string) {}
-
-  async request(path: string, options: { method?: string; headers?: Record<string, string>; form?: URLSearchParams } = {}): Promise<ClientResult> {
-    const cookie = [...this.jar].map(([name, value]) => `${name}=${value}`).join('; ');
-    const headers: Record<string, string> = { ...options.headers };
-    if (cookie !== '') headers.cookie = cookie;
-    let body: Buffer | undefined;
-    if (options.form !== undefined) {
-      body = Buffer.from(options.form.toString());
-      headers['content-type'] = 'application/x-www-form-urlencoded';
-      headers['content-length'] = String(body.length);
-    }
-    const res = await httpsRequest({ port, host: this.host, ca: CA, path, method: options.method ?? (body ? 'POST' : 'GET'), headers, ...(body ? { body } : {}) });
-    for (const line of res.headers['set-cookie'] ?? []) this.keep(line);
-    return res;
-  }
-
-  private keep(line: string): void {
-    const [pair = ''] = line.split(';');
-    const eq = pair.indexOf('=');
-    const name = pair.slice(0, eq).trim();
-    const value = pair.slice(eq + 1).trim();
-    if (/max-age=0/i.test(line) || value === '') this.jar.delete(name);
-    else { this.jar.set(name, value); Browser.issued.add(value); }
-  }
-
-  names(pattern: RegExp): string[] {
-    return [...this.jar.keys()].filter((name) => pattern.test(name));
-  }
+  constructor(host: string) { super(host, { port, ca: CA }, Browser.issued); }
 }
 
 /** Every SAMLResponse the IdP produced, for the log grep at the end. */
