@@ -1,3 +1,4 @@
+import { fmt, median } from './format.js';
 import { notApplicable, type PeerName } from './peers/registry.js';
 import { SCENARIOS, type Extra, type ScenarioName } from './scenarios.js';
 
@@ -34,16 +35,6 @@ export interface RunRecord {
   notes: string[];
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
-
-function fmt(n: number | undefined, digits = 0): string {
-  if (n === undefined || !Number.isFinite(n)) return '–';
-  return n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
-}
 
 /** Per scenario and peer: medians over the successful repetitions. */
 export interface PeerSummary {

@@ -9,6 +9,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { fmt } from './format.js';
 import { cpuListCores } from './processes.js';
 import { summarise, type RunRecord } from './report.js';
 import { SCENARIOS, type ScenarioName } from './scenarios.js';
@@ -74,10 +75,6 @@ function runOnce(o: ScalingOptions, w: number, jsonPath: string): Promise<void> 
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'inherit'] });
     child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`run.js with --workers ${w} exited with ${code}`))));
   });
-}
-
-function fmt(n: number, digits = 0): string {
-  return Number.isFinite(n) ? n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }) : '–';
 }
 
 export function renderScaling(runs: Array<{ workers: number; run: RunRecord }>, scenarios: readonly ScenarioName[], peers: readonly PeerName[]): string {

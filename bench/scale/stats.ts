@@ -1,3 +1,5 @@
+import { fmt } from '../format.js';
+
 /** Median and range of repeated measurements. */
 export interface Spread { median: number; min: number; max: number; n: number }
 
@@ -8,10 +10,8 @@ export function spreadOf(values: number[]): Spread | undefined {
   return { median: xs.length % 2 ? xs[m]! : (xs[m - 1]! + xs[m]!) / 2, min: xs[0]!, max: xs[xs.length - 1]!, n: xs.length };
 }
 
-export function fmt(n: number | undefined, digits = 0): string {
-  if (n === undefined || !Number.isFinite(n)) return '–';
-  return n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
-}
+// fmt is shared with the other runners' reports (re-exported for the route-scale modules)
+export { fmt };
 
 /** "median [min–max]" (the range only when there is more than one value). */
 export function fmtSpread(s: Spread | undefined, digits = 0): string {
