@@ -3,7 +3,7 @@
 // the SAML assertion replay set).
 //
 // Layout: a header, then SLOTS slots of SLOT_BYTES each. A key lives in one slot of its probe window
-// (WINDOW slots from hash mod SLOTS). Slot words (Int32): [SEQ, HOME_LOCK, pad, pad], then
+// (WINDOW slots from hash mod SLOTS). Slot words (Int32): [SEQ, HOME_LOCK, FLAGS, pad], then
 // EXPIRES (Float64, ms epoch), HASH_HI, HASH_LO, KEY_LEN, VALUE_LEN (Int32), then the key and value bytes.
 //
 // Concurrency:
@@ -13,7 +13,9 @@
 // - HOME_LOCK of a key's first window slot serialises writers of keys sharing that window start, which
 //   makes "look up, then write" (set, add-if-absent, delete) atomic per key: no key is ever stored twice.
 // - Lookups scan the whole window and compare the full key bytes, so deletes need no tombstones.
-// Eviction: an empty or expired slot first; when the window is full, the earliest-expiring entry.
+// Eviction: an empty or expired slot first; when the window is full, `set` evicts the earliest-expiring
+// entry (a cache), but never one written by `add` (PINNED), and `add` never evicts a live entry at all:
+// an evicted replay-set id could be claimed twice. A window full of live pinned entries refuses writes.
 // A writer that dies holding a lock (a crashed worker) would block that window; locks are taken with a
 // bounded wait and the operation fails (returns false) rather than hanging a worker.
 import { createHash, randomBytes } from 'node:crypto';
@@ -31,6 +33,8 @@ const SEED_BYTES = 32;
 // Int32 word offsets inside a slot
 const SEQ = 0;
 const HOME_LOCK = 1;
+const FLAGS = 2;
+const PINNED = 1;
 const HASH_HI = 4;
 const HASH_LO = 5;
 const KEY_LEN = 6;
@@ -62,6 +66,9 @@ export function createSharedStoreBuffer(shape: SharedStoreShape = {}): SharedArr
 }
 
 export interface StoredValue { value: Uint8Array; expiresAt: number }
+
+/** What `add` did: stored it, found a live entry with the key, or could not store it (window full of live entries, or locked). */
+export type AddOutcome = 'added' | 'present' | 'refused';
 
 export class SharedStore {
   readonly slots: number;
@@ -99,13 +106,16 @@ export class SharedStore {
     return undefined;
   }
 
-  /** Stores `value` until `expiresAt` (ms epoch). False when it does not fit a slot or the window is locked. */
+  /** Stores `value` until `expiresAt` (ms epoch). False when it does not fit a slot, the window is locked, or every slot of it holds a live `add` entry. */
   set(key: string, value: Uint8Array, expiresAt: number): boolean {
-    return this.#write(key, value, expiresAt, false);
+    return this.#write(key, value, expiresAt, false) === 'added';
   }
 
-  /** Stores only when no live entry has the key: the atomic "first one wins" of a replay check. */
-  add(key: string, value: Uint8Array, expiresAt: number): boolean {
+  /**
+   * Stores only when no live entry has the key: the atomic "first one wins" of a replay check. Never
+   * evicts a live entry, so a key once added stays claimed until it expires or is deleted.
+   */
+  add(key: string, value: Uint8Array, expiresAt: number): AddOutcome {
     return this.#write(key, value, expiresAt, true);
   }
 
@@ -128,17 +138,18 @@ export class SharedStore {
     }
   }
 
-  #write(key: string, value: Uint8Array, expiresAt: number, onlyIfAbsent: boolean): boolean {
+  #write(key: string, value: Uint8Array, expiresAt: number, onlyIfAbsent: boolean): AddOutcome {
     const k = Buffer.from(key, 'utf8');
-    if (k.length === 0 || k.length + value.length > this.capacity) return false;
+    if (k.length === 0 || k.length + value.length > this.capacity) return 'refused';
     const [hi, lo, home] = this.#hash(k);
-    if (!this.#lockHome(home)) return false;
+    if (!this.#lockHome(home)) return 'refused';
     try {
       for (let attempt = 0; attempt < MAX_READ_RETRIES; attempt++) {
         const now = this.#now();
         const existing = this.#findSlot(home, k, hi, lo);
-        if (existing !== null && onlyIfAbsent && this.#expiresAt(existing.slot) > now) return false;
-        const target = existing ?? this.#victim(home, now);
+        if (existing !== null && onlyIfAbsent && this.#expiresAt(existing.slot) > now) return 'present';
+        const target = existing ?? this.#victim(home, now, !onlyIfAbsent);
+        if (target === null) return 'refused';
         if (!this.#acquire(target.slot, target.seq)) continue; // changed under us (another window's writer): look again
         const w = this.#word(target.slot);
         const base = target.slot * this.slotBytes;
@@ -146,13 +157,14 @@ export class SharedStore {
         this.#words[w + HASH_HI] = hi;
         this.#words[w + HASH_LO] = lo;
         this.#words[w + VALUE_LEN] = value.length;
+        this.#words[w + FLAGS] = onlyIfAbsent ? PINNED : 0;
         this.#bytes.set(k, base + DATA_BYTE);
         this.#bytes.set(value, base + DATA_BYTE + k.length);
         this.#words[w + KEY_LEN] = k.length;
         this.#release(target.slot);
-        return true;
+        return 'added';
       }
-      return false;
+      return 'refused';
     } finally {
       this.#unlockHome(home);
     }
@@ -168,9 +180,9 @@ export class SharedStore {
     return null;
   }
 
-  /** An empty or expired slot of the window, else the earliest-expiring one. */
-  #victim(home: number, now: number): { slot: number; seq: number } {
-    let best = { slot: home, seq: this.#stableSeq(home) };
+  /** An empty or expired slot of the window, else (when `evictLive`) the earliest-expiring one, else null. */
+  #victim(home: number, now: number, evictLive: boolean): { slot: number; seq: number } | null {
+    let best: { slot: number; seq: number } | null = null;
     let bestExpiry = Infinity;
     for (let i = 0; i < PROBE_WINDOW; i++) {
       const slot = (home + i) % this.slots;
@@ -179,9 +191,10 @@ export class SharedStore {
       const empty = this.#words[this.#word(slot) + KEY_LEN] === 0;
       const expiry = empty ? -Infinity : this.#expiresAt(slot);
       if (empty || expiry <= now) return { slot, seq };
+      if ((this.#words[this.#word(slot) + FLAGS]! & PINNED) !== 0) continue;
       if (expiry < bestExpiry) { best = { slot, seq }; bestExpiry = expiry; }
     }
-    return best;
+    return evictLive ? best : null;
   }
 
   /** A consistent copy of the slot when it holds `k`. */

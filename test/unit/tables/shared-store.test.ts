@@ -38,12 +38,30 @@ t.test('values that do not fit a slot are refused; empty keys too', async (t) =>
 t.test('expiry hides entries and frees their slots; add is first-one-wins until expiry', async (t) => {
   let now = 1_000_000;
   const store = new SharedStore(createSharedStoreBuffer({ slots: 64, slotBytes: 256 }), () => now);
-  t.ok(store.add('assertion-1', new Uint8Array(0), now + 5000));
-  t.notOk(store.add('assertion-1', new Uint8Array(0), now + 5000), 'second claim refused');
-  t.ok(store.add('assertion-2', new Uint8Array(0), now + 5000), 'another key is independent');
+  t.equal(store.add('assertion-1', new Uint8Array(0), now + 5000), 'added');
+  t.equal(store.add('assertion-1', new Uint8Array(0), now + 5000), 'present', 'second claim refused');
+  t.equal(store.add('assertion-2', new Uint8Array(0), now + 5000), 'added', 'another key is independent');
   now += 5000;
   t.equal(store.get('assertion-1'), undefined, 'expired');
-  t.ok(store.add('assertion-1', new Uint8Array(0), now + 5000), 'claimable again once expired');
+  t.equal(store.add('assertion-1', new Uint8Array(0), now + 5000), 'added', 'claimable again once expired');
+});
+
+t.test('add never evicts a live entry, and set never evicts an added one', async (t) => {
+  let now = 1_000_000;
+  // PROBE_WINDOW slots in all: every key shares the one window
+  const store = new SharedStore(createSharedStoreBuffer({ slots: PROBE_WINDOW, slotBytes: 128 }), () => now);
+  for (let i = 0; i < PROBE_WINDOW - 1; i++) t.equal(store.add(`id${i}`, new Uint8Array(0), now + 10_000), 'added');
+  t.ok(store.set('cached', bytes('c'), now + 60_000), 'the last free slot');
+  t.equal(store.add('one-more', new Uint8Array(0), now + 90_000), 'refused', 'a full window refuses rather than evict');
+  t.equal(text(store.get('cached')?.value), 'c', 'not even the cache entry was evicted by add');
+  t.ok(store.set('cached-2', bytes('d'), now + 60_000), 'set evicts the unpinned cache entry');
+  t.equal(store.get('cached'), undefined);
+  t.ok(store.delete('cached-2'));
+  t.equal(store.add('last-id', new Uint8Array(0), now + 10_000), 'added');
+  t.notOk(store.set('cached-3', bytes('e'), now + 60_000), 'only added (pinned) live entries left: set is refused');
+  for (let i = 0; i < PROBE_WINDOW - 1; i++) t.equal(store.add(`id${i}`, new Uint8Array(0), now + 10_000), 'present', `id${i} still claimed`);
+  now += 10_000;
+  t.equal(store.add('one-more', new Uint8Array(0), now + 90_000), 'added', 'expired ids free their slots');
 });
 
 t.test('a full probe window evicts the earliest-expiring entry', async (t) => {
@@ -120,21 +138,36 @@ t.test('several worker threads hammering the same keys never read a torn value',
 });
 
 t.test('add is first-one-wins across worker threads', async (t) => {
-  const buffer = createSharedStoreBuffer({ slots: 1024, slotBytes: 128 });
-  const code = `
+  // 500 ids in 1024 slots: windows do fill up now and then, which must refuse, never claim twice
+  const ids = 500;
+  const rounds = 5;
+  for (let round = 0; round < rounds; round++) {
+    const buffer = createSharedStoreBuffer({ slots: 1024, slotBytes: 128 });
+    const code = `
 const { workerData, parentPort } = require('node:worker_threads');
 import(workerData.url).then(({ SharedStore }) => {
   const store = new SharedStore(workerData.buffer);
-  let won = 0;
-  for (let i = 0; i < 500; i++) if (store.add('claim-' + i, new Uint8Array(0), Date.now() + 60000)) won++;
-  parentPort.postMessage(won);
+  const outcomes = [];
+  for (let i = 0; i < ${ids}; i++) outcomes.push(store.add('claim-' + i, new Uint8Array(0), Date.now() + 60000));
+  parentPort.postMessage(outcomes);
 });`;
-  const wins = await Promise.all([0, 1, 2].map(() => new Promise<number>((resolve, reject) => {
-    const worker = new Worker(code, { eval: true, workerData: { url: STORE_URL, buffer } });
-    worker.once('message', resolve);
-    worker.once('error', reject);
-  })));
-  t.equal(wins.reduce((a, b) => a + b, 0), 500, 'each id claimed exactly once in all');
+    const outcomes = await Promise.all([0, 1, 2].map(() => new Promise<string[]>((resolve, reject) => {
+      const worker = new Worker(code, { eval: true, workerData: { url: STORE_URL, buffer } });
+      worker.once('message', resolve);
+      worker.once('error', reject);
+    })));
+    const store = new SharedStore(buffer);
+    let twice = 0;
+    let lost = 0;
+    for (let i = 0; i < ids; i++) {
+      const added = outcomes.filter((o) => o[i] === 'added').length;
+      if (added > 1) twice++;
+      // an id no worker could add must not be readable either, and one added must still be there
+      if ((added === 1) !== (store.get('claim-' + i) !== undefined)) lost++;
+    }
+    t.equal(twice, 0, `round ${round}: no id claimed by two workers`);
+    t.equal(lost, 0, `round ${round}: every claimed id is still stored`);
+  }
 });
 
 t.test('SharedSessionExtras: tokens written through one store view are read through another', async (t) => {
@@ -173,8 +206,8 @@ t.test('AssertionReplayCache over a shared store: a claim made by one is refused
   one.useShared(new SharedStore(buffer));
   two.useShared(new SharedStore(buffer));
   const until = Date.now() + 60_000;
-  t.ok(one.claim('sp\nidp\n_assertion1', until));
-  t.notOk(two.claim('sp\nidp\n_assertion1', until), 'replayed through the other cache');
-  t.ok(two.claim('sp\nidp\n_assertion2', until));
-  t.notOk(one.claim('sp\nidp\n_assertion2', until));
+  t.equal(one.claim('sp\nidp\n_assertion1', until), 'added');
+  t.equal(two.claim('sp\nidp\n_assertion1', until), 'present', 'replayed through the other cache');
+  t.equal(two.claim('sp\nidp\n_assertion2', until), 'added');
+  t.equal(one.claim('sp\nidp\n_assertion2', until), 'present');
 });

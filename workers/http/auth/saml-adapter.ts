@@ -138,9 +138,9 @@ export class SamlAdapter implements IdentityProvider {
     const identity = identityFromProfile(profile, this.config.authorizedGroups);
     // last, once everything else passed: a refused response does not burn its id
     const expiresAt = Math.min(facts.notOnOrAfterMs!, facts.issueInstantMs + this.maxAssertionAgeMs) + this.clockSkewMs;
-    if (!this.replay.claim(`${this.entityId}\n${idp.entityId}\n${facts.id}`, expiresAt)) {
-      throw new SamlError('conditions_unmet', 'assertion already used');
-    }
+    const claimed = this.replay.claim(`${this.entityId}\n${idp.entityId}\n${facts.id}`, expiresAt);
+    if (claimed === 'present') throw new SamlError('conditions_unmet', 'assertion already used');
+    if (claimed === 'refused') throw new SamlError('conditions_unmet', 'the replay check could not record the assertion; try again');
     return { identity };
   }
 

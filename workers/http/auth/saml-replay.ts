@@ -5,10 +5,11 @@
 //
 // In the daemon the ids go to the process-wide SharedStore (useSharedReplayStore, called once per
 // worker), so an assertion accepted by one worker is refused by all. Without a store (unit tests, bare
-// runtimes) the cache is per thread. A shared store that cannot record the id (its window locked by a
-// dead writer) refuses the assertion: failing closed costs one login retry, failing open a replay.
+// runtimes) the cache is per thread. A shared store that cannot record the id (its window full of live
+// ids, or locked by a dead writer) refuses the assertion: failing closed costs one login retry, failing
+// open a replay.
 import { LRUCache } from 'lru-cache';
-import type { SharedStore } from '../../../core/tables/shared-store.js';
+import type { AddOutcome, SharedStore } from '../../../core/tables/shared-store.js';
 
 export const DEFAULT_REPLAY_CACHE_SIZE = 10_000;
 
@@ -24,14 +25,15 @@ export class AssertionReplayCache {
   }
 
   /**
-   * Records `key` until `expiresAtMs`; false when it is already recorded (a replay). Synchronous,
-   * so two callbacks carrying the same assertion cannot both pass.
+   * Records `key` until `expiresAtMs`: 'added', or 'present' when it is already recorded (a replay), or
+   * 'refused' when it cannot be recorded. Synchronous, so two callbacks carrying the same assertion
+   * cannot both pass.
    */
-  claim(key: string, expiresAtMs: number): boolean {
+  claim(key: string, expiresAtMs: number): AddOutcome {
     if (this.shared !== null) return this.shared.add(`saml-replay:${key}`, EMPTY, Math.max(this.now() + 1000, expiresAtMs));
-    if (this.seen.has(key)) return false;
+    if (this.seen.has(key)) return 'present';
     this.seen.set(key, true, { ttl: Math.max(1000, expiresAtMs - this.now()) });
-    return true;
+    return 'added';
   }
 
   /** Records ids in `store` from now on (shared by every worker) instead of this thread's cache. */
