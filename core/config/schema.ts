@@ -9,6 +9,7 @@ import { bindHostport, enabled } from './schema-fields.js';
 import { httpModuleSchemas, httpSettingsSchema } from './schema-http.js';
 import { authModuleSchemas, enabledAuthModules } from './schema-auth.js';
 import { unavailableRouteModules } from './check-modules.js';
+import { webhookSettingsSchema, webhookVerificationSchema } from './schema-webhook.js';
 export { MAX_USER_AGENT_PATTERNS, MIN_BREAKER_BUCKET_MS } from './schema-http.js';
 import { dialHostProblem, hostnameProblem, labelProblem, splitHostPort } from './syntax.js';
 import { routeMatchProblem } from './http-syntax.js';
@@ -273,6 +274,7 @@ export function createConfigSchema(sources: SourceContext) {
 
   const { circuitBreaker, compression, headersModule, userAgentFilter } = httpModuleSchemas(sources);
   const { oauth, oidc, saml } = authModuleSchemas(sources, (secret) => pem(sources, secret));
+  const webhookVerification = webhookVerificationSchema(pem(sources, true));
 
   const route = z
     .object({
@@ -297,6 +299,7 @@ export function createConfigSchema(sources: SourceContext) {
       request_headers: headersModule('request').optional().describe('request_headers module: runs last before the upstream.'),
       response_headers: headersModule('response').optional().describe('response_headers module: runs just before the response head is written.'),
       user_agent_filter: userAgentFilter.optional().describe('user_agent_filter module: 403 by User-Agent.'),
+      webhook_verification: webhookVerification.optional().describe('webhook_verification module: 403 unless the request carries the provider\'s valid signature.'),
       oauth: oauth.optional().describe('oauth module: users log in with an OAuth provider (GitHub, Google, …) before reaching the upstream.'),
       oidc: oidc.optional().describe('oidc module: users log in with any OpenID Connect provider.'),
       saml: saml.optional().describe('saml module: users log in with a SAML identity provider.'),
@@ -398,6 +401,7 @@ export function createConfigSchema(sources: SourceContext) {
         })
         .optional()
         .describe('Key (64 hex characters) the oauth/oidc/saml session cookies are sealed with. Default: a random key per start, so a restart logs every user out; set one to keep sessions across restarts and instances. Read at start only; shown as [redacted] in /config.'),
+      webhooks: z.preprocess((v) => v ?? undefined, webhookSettingsSchema(pem(sources, false)).default({})).describe('edgeplane settings for webhook_verification: where SNS signing certificates may be fetched from.'),
       http: z.preprocess((v) => v ?? undefined, http.default({})).describe('edgeplane settings for every https edge: HTTP limits, timeouts, the cleartext listener.'),
     })
     .strict();
@@ -437,6 +441,8 @@ export type HeadersModuleConfig = NonNullable<RouteConfig['request_headers']>;
 export type UserAgentFilterConfig = NonNullable<RouteConfig['user_agent_filter']>;
 export type OAuthConfig = NonNullable<RouteConfig['oauth']>;
 export type OidcConfig = NonNullable<RouteConfig['oidc']>;
+export type WebhookVerificationConfig = NonNullable<RouteConfig['webhook_verification']>;
+export type WebhookSettingsConfig = EdgeplaneConfig['webhooks'];
 export type SamlConfig = NonNullable<RouteConfig['saml']>;
 export type HttpConfig = EdgeplaneConfig['http'];
 

@@ -165,6 +165,8 @@ function compileRoute(edgeId: string, route: RouteConfig, refs: RouteRefs): Rout
   if (route.request_headers !== undefined && isEnabled(route.request_headers)) modules.request_headers = compileHeaders(route.request_headers);
   if (route.response_headers !== undefined && isEnabled(route.response_headers)) modules.response_headers = compileHeaders(route.response_headers);
   if (uaFilter !== undefined && isEnabled(uaFilter)) modules.user_agent_filter = { allow: [...uaFilter.allow], deny: [...uaFilter.deny] };
+  const webhook = route.webhook_verification;
+  if (webhook !== undefined && isEnabled(webhook)) modules.webhook_verification = { provider: webhook.provider, secret: webhook.secret };
   if (route.oauth !== undefined && isEnabled(route.oauth)) modules.oauth = compileOAuth(route.oauth);
   if (route.oidc !== undefined && isEnabled(route.oidc)) modules.oidc = compileOidc(route.oidc);
   if (route.saml !== undefined && isEnabled(route.saml)) modules.saml = compileSaml(route.saml);
@@ -260,6 +262,13 @@ export function buildGeneration(loaded: LoadedConfig, generation: number, slots:
     tcpIdleTimeoutMs: config.tcp_idle_timeout * 1000,
     connectTimeoutMs: CONNECT_TIMEOUT_MS,
     http: httpSettings(config.http),
+    webhooks: {
+      snsCertificateHostPattern: config.webhooks.sns_certificate_host_pattern,
+      snsCertificateFetchOrigin: config.webhooks.sns_certificate_fetch_origin,
+      snsCertificateCa: config.webhooks.sns_certificate_ca ?? null,
+      offload: config.webhooks.offload,
+      offloadThreads: config.webhooks.offload_threads,
+    },
     eventsEnabled: config.events !== null,
   };
   let plain: PlainListener | null = null;

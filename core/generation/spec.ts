@@ -110,6 +110,22 @@ export interface SamlSpec extends AuthSessionSpec {
   spPrivateKeyPem: string;
 }
 
+/** webhook_verification: the canonical provider id and its secret ('' for sns). */
+export interface WebhookVerificationSpec {
+  provider: string;
+  secret: string;
+}
+
+/** Server-wide webhook settings (config `webhooks:`). */
+export interface WebhookSettingsSpec {
+  snsCertificateHostPattern: string;
+  snsCertificateFetchOrigin: string | null;
+  /** PEM, or null. */
+  snsCertificateCa: string | null;
+  offload: 'auto' | 'always' | 'never';
+  offloadThreads: number;
+}
+
 export interface RouteModulesSpec {
   ip_restriction?: { ipPolicies: number[] };
   circuit_breaker?: CircuitBreakerSpec;
@@ -117,6 +133,7 @@ export interface RouteModulesSpec {
   request_headers?: HeadersModuleSpec;
   response_headers?: HeadersModuleSpec;
   user_agent_filter?: { allow: string[]; deny: string[] };
+  webhook_verification?: WebhookVerificationSpec;
   oauth?: OAuthSpec;
   oidc?: OidcSpec;
   saml?: SamlSpec;
@@ -157,6 +174,7 @@ export interface GenerationSpec {
   tcpIdleTimeoutMs: number;
   connectTimeoutMs: number;
   http: HttpSettingsSpec;
+  webhooks: WebhookSettingsSpec;
   /** False when no event output is configured: workers then skip building per-request events. */
   eventsEnabled: boolean;
 }

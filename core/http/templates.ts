@@ -63,6 +63,7 @@ const breakerDecision: Reader = (x) => x.vars.circuitBreakerDecision ?? '';
 const compressionAlgorithm: Reader = (x) => x.vars.compressionAlgorithm ?? '';
 const compressionSaved: Reader = (x) => (x.vars.compressionBytesSaved === undefined ? '' : String(x.vars.compressionBytesSaved));
 const userAgentDecision: Reader = (x) => x.vars.userAgentFilterDecision ?? '';
+const webhookDecision: Reader = (x) => x.vars.webhookDecision ?? '';
 // Set by the identity flow (oauth and oidc share these names in the spec; saml fills them too). Ids and
 // names come from the identity provider, so they are made header-safe like certificate text.
 const oauthDecision: Reader = (x) => x.vars.oauthDecision ?? '';
@@ -135,6 +136,7 @@ const VARIABLES: ReadonlyMap<string, Reader> = new Map<string, Reader>([
   ['compression.algorithm', compressionAlgorithm],
   ['compression.bytes_saved', compressionSaved],
   ['user_agent_filter.decision', userAgentDecision],
+  ['webhook_validation.decision', webhookDecision],
   ['oauth.decision', oauthDecision],
   ['oauth.app_client_id', oauthAppClientId],
   ['oauth.user.id', oauthUserId],

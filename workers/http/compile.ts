@@ -27,7 +27,7 @@ export function compiledHttp(spec: GenerationSpec, breakers: Breakers, auth?: Au
     if (edge.type !== 'https') return;
     const routes: CompiledRoute[] = edge.routes.map((route) => ({
       spec: route,
-      pipeline: compilePipeline(route, auth === undefined ? { edgeId: edge.id, routeId: route.id, ipTable, breakers } : { edgeId: edge.id, routeId: route.id, ipTable, breakers, auth }),
+      pipeline: compilePipeline(route, { edgeId: edge.id, routeId: route.id, ipTable, breakers, webhooks: spec.webhooks, ...(auth === undefined ? {} : { auth }) }),
     }));
     edges.set(index, {
       index,

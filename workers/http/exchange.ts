@@ -40,6 +40,8 @@ export interface ExchangeVars {
   compressionAlgorithm?: 'gzip' | 'deflate' | 'br' | 'none';
   compressionBytesSaved?: number;
   userAgentFilterDecision?: Decision;
+  /** webhook_verification: allow when the provider's signature verified (or a handshake was answered). */
+  webhookDecision?: Decision;
   /** Identity modules (oauth, oidc, saml): the login decision, the user and the app. Never tokens or cookies. */
   oauthDecision?: Decision;
   oauthUserId?: string;
@@ -86,8 +88,10 @@ export interface Exchange {
    * The whole request body once the client has sent it, or null when it is over maxBytes (at most
    * MAX_READ_BODY_BYTES) or the client went away. For modules that answer at the edge from a posted
    * form (SAML's ACS): the body is consumed, so such a request must then be answered at the edge.
+   * With `keep`, the body stays buffered and still goes upstream, unchanged, if the request is forwarded
+   * (webhook verification reads it, then lets it through).
    */
-  readBody(maxBytes: number): Promise<Buffer | null>;
+  readBody(maxBytes: number, options?: { keep?: boolean }): Promise<Buffer | null>;
 }
 
 /** The most a module may read with Exchange.readBody (the engine holds it in memory). */

@@ -73,7 +73,7 @@ export class Transaction implements UpstreamHandler {
   onDone: (() => void) | null = null;
   firstResponseByteMs = 0;
   /** A module waiting for the whole request body (Exchange.readBody). */
-  private bodyWaiter: { maxBytes: number; resolve: (body: Buffer | null) => void } | null = null;
+  private bodyWaiter: { maxBytes: number; keep: boolean; resolve: (body: Buffer | null) => void } | null = null;
 
   constructor(
     private readonly ctx: ForwardContext,
@@ -83,7 +83,7 @@ export class Transaction implements UpstreamHandler {
     private readonly body: ClientBody,
     private readonly framing: BodyFraming,
   ) {
-    x.readBody = (maxBytes) => this.collectBody(Math.min(maxBytes, MAX_READ_BODY_BYTES));
+    x.readBody = (maxBytes, options) => this.collectBody(Math.min(maxBytes, MAX_READ_BODY_BYTES), options?.keep === true);
   }
 
   get finished(): boolean { return this.done; }
@@ -130,21 +130,26 @@ export class Transaction implements UpstreamHandler {
     if (this.pendingBytes > MAX_PENDING_BODY && !this.bodyPaused) { this.bodyPaused = true; this.body.pause(); }
   }
 
-  /** Exchange.readBody: the buffered body at the end of the request; it is not forwarded afterwards. */
-  private collectBody(maxBytes: number): Promise<Buffer | null> {
+  /** Exchange.readBody: the buffered body at the end of the request; forwarded afterwards only with `keep`. */
+  private collectBody(maxBytes: number, keep: boolean): Promise<Buffer | null> {
     if (this.bodyWaiter !== null) return Promise.resolve(null); // one reader per request
     if (this.framing.kind === 'length' && this.framing.length > maxBytes) return Promise.resolve(null);
     if (this.pendingBytes > maxBytes) return Promise.resolve(null);
-    if (this.requestComplete) return Promise.resolve(this.takePending());
+    if (this.requestComplete) return Promise.resolve(this.takePending(keep));
     if (this.done) return Promise.resolve(null);
     return new Promise((resolve) => {
-      this.bodyWaiter = { maxBytes, resolve };
+      this.bodyWaiter = { maxBytes, keep, resolve };
       if (this.bodyPaused) { this.bodyPaused = false; this.body.resume(); }
     });
   }
 
-  private takePending(): Buffer {
-    const body = this.pending === null ? Buffer.alloc(0) : Buffer.concat(this.pending, this.pendingBytes);
+  /** The buffered body as one Buffer; with `keep` it also stays queued for the upstream (as that one chunk). */
+  private takePending(keep = false): Buffer {
+    const body = this.pending === null ? Buffer.alloc(0) : this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.pendingBytes);
+    if (keep) {
+      this.pending = body.length === 0 ? null : [body];
+      return body;
+    }
     this.pending = null;
     this.pendingBytes = 0;
     return body;
@@ -154,7 +159,7 @@ export class Transaction implements UpstreamHandler {
     if (this.requestComplete) return;
     this.requestComplete = true;
     const waiter = this.bodyWaiter;
-    if (waiter !== null) { this.bodyWaiter = null; waiter.resolve(this.takePending()); }
+    if (waiter !== null) { this.bodyWaiter = null; waiter.resolve(this.takePending(waiter.keep)); }
     const conn = this.conn;
     if (conn === null) return;
     if (this.framing.kind === 'chunked') conn.write(LAST_CHUNK);

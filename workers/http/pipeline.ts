@@ -8,6 +8,7 @@ import type { Breakers } from '../../core/tables/breakers.js';
 import type { EdgeResponse, Exchange, HttpModule } from './exchange.js';
 import { MODULE_REGISTRY } from './modules/registry.js';
 import type { AuthWorkerContext } from './auth/flow.js';
+import type { WebhookSettingsSpec } from '../../core/generation/spec.js';
 
 /** What a module factory may use besides its own spec. */
 export interface CompileContext {
@@ -17,6 +18,8 @@ export interface CompileContext {
   breakers: Breakers;
   /** The worker's identity-module state (root key, caches); see auth/flow.ts for contexts without one. */
   auth?: AuthWorkerContext;
+  /** The generation's `webhooks:` settings (webhook_verification); defaults when absent (unit tests). */
+  webhooks?: WebhookSettingsSpec;
 }
 
 export type ModuleFactory<K extends keyof RouteModulesSpec> = (spec: NonNullable<RouteModulesSpec[K]>, ctx: CompileContext) => HttpModule;

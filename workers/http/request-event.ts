@@ -25,7 +25,12 @@ const REDACTED = '[redacted]';
 // longer than a request lives, so credentials must never be copied into them: a bearer token or a
 // session cookie in an event is as good as a stolen login. The header stays listed (its presence
 // helps debugging), only its value is hidden. Names are the lower-case ones the engine gives us.
-const SECRET_HEADERS = new Set(['authorization', 'proxy-authorization', 'cookie', 'set-cookie', 'x-api-key', 'x-auth-token']);
+// Webhook providers that send their shared secret itself rather than a signature (gitlab, orbit,
+// buildkite's token mode) put it in these headers.
+const SECRET_HEADERS = new Set([
+  'authorization', 'proxy-authorization', 'cookie', 'set-cookie', 'x-api-key', 'x-auth-token',
+  'x-gitlab-token', 'x-orbit-signature', 'x-buildkite-token',
+]);
 // ngrok-* headers carry identities and tokens set by auth modules (oauth, oidc, webhook
 // verification); hide the ones whose name says they hold a credential.
 const SECRET_NGROK_HEADER = /^ngrok-.*(?:auth|token|secret|key|signature|session|password|cookie|credential)/;
@@ -135,6 +140,7 @@ export function httpRequestCompleteEvent(x: Exchange, scheme: UrlScheme, endMs: 
     event.compression = { algorithm: vars.compressionAlgorithm, bytes_saved: vars.compressionBytesSaved ?? 0 };
   }
   if (vars.userAgentFilterDecision !== undefined) event.user_agent_filter = { decision: vars.userAgentFilterDecision };
+  if (vars.webhookDecision !== undefined) event.webhook_verification = { decision: vars.webhookDecision };
   if (vars.oauthAppClientId !== undefined) {
     // Set by the identity modules; the decision is '' while a login is only being started.
     event.oauth = {

@@ -13,6 +13,7 @@ import { createRequestHeaders } from './request-headers.js';
 import { createResponseHeaders } from './response-headers.js';
 import { createSaml } from './saml.js';
 import { createUserAgentFilter } from './user-agent-filter.js';
+import { createWebhookVerification } from './webhook-verification.js';
 
 // Checks that a key and its factory agree, then widens the entry to the registry's element type.
 function entry<K extends keyof RouteModulesSpec>(key: K, create: ModuleFactory<K>): ModuleEntry {
@@ -21,6 +22,9 @@ function entry<K extends keyof RouteModulesSpec>(key: K, create: ModuleFactory<K
 
 export const MODULE_REGISTRY: readonly ModuleEntry[] = Object.freeze([
   entry('ip_restriction', createIpRestriction),
+  // Webhook verification answers before the identity modules: providers never log in, and a request
+  // that is not from the provider should not start a login either.
+  entry('webhook_verification', createWebhookVerification),
   // Identity modules (oauth, oidc, saml; at most one per route) answer their own paths and logins
   // before the filters (spec §1.9 lists them first among the modules that answer at the edge).
   entry('oidc', createOidc),
