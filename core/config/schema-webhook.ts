@@ -10,41 +10,53 @@ import { DEFAULT_SNS_HOST_PATTERN } from '../../workers/http/webhooks/sns-defaul
 export const MAX_WEBHOOK_SECRET_BYTES = 4096;
 const custom = z.ZodIssueCode.custom;
 
-/** `secretSource`: schema.ts's reader of a string, { file } or { env }, marked secret (shown as [redacted]). */
+/** One final line ending, as editors add to a secret file (or YAML's `|` adds): never part of a signing secret. */
+function withoutFinalNewline(secret: string): string {
+  return secret.replace(/\r?\n$/, '');
+}
+
+/**
+ * `secretSource`: schema.ts's reader of a string, { file } or { env }, marked secret (shown as [redacted]).
+ * The provider is checked in a refinement (which zod runs even when the secret could not be read), the
+ * secret in the transform (which zod skips then): an unreadable secret is reported once, not also as missing.
+ */
 export function webhookVerificationSchema(secretSource: z.ZodType<string, z.ZodTypeDef, unknown>) {
   return z
     .object({
       enabled,
-      provider: z
-        .string({ required_error: 'provider is required (ERR_NGROK_7029)' })
+      // optional here so that its absence is reported with its ngrok code (zod's "Required" carries none)
+      provider: z.string().optional()
         .describe('Required. The provider\'s ngrok identifier, e.g. github, stripe, slack, sns (the README lists all 58).'),
       secret: secretSource.optional()
         .describe('Required except for sns: the signing secret the provider gives (a string, { file } or { env }); for sendgrid the base64 ECDSA public key. Shown as [redacted] in /config.'),
     })
     .strict()
     .superRefine((m, ctx) => {
-      const provider = findProvider(m.provider);
-      if (provider === undefined) {
+      if (m.provider === undefined) {
+        ctx.addIssue({ code: custom, path: ['provider'], message: 'provider is required (ERR_NGROK_7029)' });
+      } else if (findProvider(m.provider) === undefined) {
         ctx.addIssue({ code: custom, path: ['provider'], message: `unknown webhook provider '${m.provider}': expected one of ${providerIdentifiers().join(', ')} (ERR_NGROK_7030)` });
-        return;
       }
-      if (provider.secret === 'forbidden') {
-        if (m.secret !== undefined) ctx.addIssue({ code: custom, path: ['secret'], message: `${provider.id} takes no secret: its messages are checked against the provider's signing certificate (ERR_NGROK_7026)` });
-        return;
-      }
-      if (m.secret === undefined || m.secret === '') {
-        ctx.addIssue({ code: custom, path: ['secret'], message: `secret is required for provider ${provider.id} (ERR_NGROK_7026)` });
-        return;
-      }
-      if (Buffer.byteLength(m.secret) > MAX_WEBHOOK_SECRET_BYTES) {
-        ctx.addIssue({ code: custom, path: ['secret'], message: `secret is longer than ${MAX_WEBHOOK_SECRET_BYTES} bytes (ERR_NGROK_7154)` });
-        return;
-      }
-      const problem = provider.checkSecret?.(m.secret) ?? null;
-      if (problem !== null) ctx.addIssue({ code: custom, path: ['secret'], message: `${problem} (ERR_NGROK_7107)` });
     })
-    // the canonical identifier, so aliases (autodesk, signalsciences, …) compile alike
-    .transform((m) => ({ enabled: m.enabled, provider: findProvider(m.provider)?.id ?? m.provider, secret: m.secret ?? '' }));
+    .transform((m, ctx) => {
+      // the refinement above guarantees a known provider here
+      const provider = findProvider(m.provider!)!;
+      const fail = (message: string) => {
+        ctx.addIssue({ code: custom, path: ['secret'], message });
+        return z.NEVER;
+      };
+      const secret = m.secret === undefined ? undefined : withoutFinalNewline(m.secret);
+      if (provider.secret === 'forbidden') {
+        if (secret !== undefined) return fail(`${provider.id} takes no secret: its messages are checked against the provider's signing certificate (ERR_NGROK_7026)`);
+        // the canonical identifier, so aliases (autodesk, signalsciences, …) compile alike
+        return { enabled: m.enabled, provider: provider.id, secret: '' };
+      }
+      if (secret === undefined || secret === '') return fail(`secret is required for provider ${provider.id} (ERR_NGROK_7026)`);
+      if (Buffer.byteLength(secret) > MAX_WEBHOOK_SECRET_BYTES) return fail(`secret is longer than ${MAX_WEBHOOK_SECRET_BYTES} bytes (ERR_NGROK_7154)`);
+      const problem = provider.checkSecret?.(secret) ?? null;
+      if (problem !== null) return fail(`${problem} (ERR_NGROK_7107)`);
+      return { enabled: m.enabled, provider: provider.id, secret };
+    });
 }
 
 /** `webhooks:` — edgeplane settings for every webhook_verification route. */
@@ -73,7 +85,7 @@ export function webhookSettingsSchema(pemSource: z.ZodType<string, z.ZodTypeDef,
       sns_certificate_ca: pemSource.optional()
         .describe('Extra CA (PEM, { file } or { env }) trusted when fetching SNS certificates, for a private mirror.'),
       offload: z.enum(['auto', 'always', 'never']).default('auto')
-        .describe('Where signatures are checked: auto (default) moves checks of large bodies (≥ 64 KiB) and asymmetric ones (SendGrid) to a piscina thread so the worker\'s event loop keeps serving; always / never force one side (benchmarks).'),
+        .describe('Where signatures are checked: auto (default) moves checks of large bodies (≥ 128 KiB) and asymmetric ones (SendGrid) to a piscina thread so the worker\'s event loop keeps serving; always / never force one side (benchmarks).'),
       offload_threads: z.number().int('offload_threads must be an integer').min(1).max(64).default(1)
         .describe('Threads of each worker\'s verification pool (started on first use, stopped when idle).'),
     })

@@ -5,7 +5,11 @@
 // timestamps are signed) a stale timestamp each get 403 ERR_NGROK_3204 and never reach the upstream.
 // SNS certificates come from a local HTTPS server through webhooks.sns_certificate_fetch_origin.
 import t from 'tap';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { makePki } from '../helpers/pki.js';
 import { startDaemon } from '../helpers/daemon.js';
@@ -96,6 +100,26 @@ t.test('a 1 MB body is verified (in the pool) and forwarded unchanged; a body ov
   const tooLarge = await send(huge);
   t.equal(tooLarge.status, 413, 'over the 1 MiB verification limit');
   t.equal(tooLarge.headers['ngrok-error-code'], 'ERR_NGROK_3204');
+});
+
+t.test('curl with Expect: 100-continue gets its go-ahead from the edge (no stall before the body)', async (t) => {
+  const github = ALL_SIGNERS.find((s) => s.provider === 'github')!;
+  const url = `https://${HOST}:${port}${pathOf(github)}`;
+  const signed = await github.sign({ url, nowMs: Date.now(), secret: github.signingSecret, body: Buffer.alloc(64 * 1024, 'c') });
+  const dir = mkdtempSync(join(tmpdir(), 'edgeplane-webhook-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'body');
+  writeFileSync(file, signed.body);
+  const headerArgs = Object.entries(signed.headers).flatMap(([k, v]) => ['-H', `${k}: ${String(v)}`]);
+  // curl waits --expect100-timeout for the 100 before sending the body; -m is shorter, so without the
+  // edge's 100 Continue the request times out instead of succeeding
+  for (const version of ['--http1.1', '--http2']) {
+    // async: the origin answering curl lives in this process
+    const out = await promisify(execFile)('curl', ['-sS', version, '-m', '10', '--expect100-timeout', '30', '--cacert', pki.path('ca.crt'),
+      '--resolve', `${HOST}:${port}:127.0.0.1`, '-H', 'Expect: 100-continue', ...headerArgs,
+      '--data-binary', `@${file}`, '-o', '/dev/null', '-w', '%{http_code}', url], { encoding: 'utf8' }).catch((err: { stdout?: string; stderr?: string }) => ({ stdout: err.stdout ?? '', stderr: err.stderr ?? String(err) }));
+    t.equal(out.stdout, '200', `${version}: curl answered 200 (stderr: ${out.stderr.trim()})`);
+  }
 });
 
 t.test('decisions appear in http_request_complete.v0 as webhook_verification.decision; no secret in logs or events', async (t) => {

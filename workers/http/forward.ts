@@ -24,6 +24,8 @@ export interface ClientResponse {
   end(): void;
   /** The response cannot be completed (upstream died mid-body): the client must see a failure, not a short body. */
   abort(): void;
+  /** `100 Continue`: the edge is about to read the body the client holds back for it. */
+  sendContinue?(): void;
   /** 101 from the upstream: splice the client and `upstream` together (HTTP/1.1 only). */
   upgrade?(status: number, headers: HeaderList, upstream: net.Socket, head: Buffer): void;
 }
@@ -72,6 +74,7 @@ export class Transaction implements UpstreamHandler {
   /** Fires when the transaction is over (the engine moves on to the next request). */
   onDone: (() => void) | null = null;
   firstResponseByteMs = 0;
+  private continueSent = false;
   /** A module waiting for the whole request body (Exchange.readBody). */
   private bodyWaiter: { maxBytes: number; keep: boolean; resolve: (body: Buffer | null) => void } | null = null;
 
@@ -137,6 +140,7 @@ export class Transaction implements UpstreamHandler {
     if (this.pendingBytes > maxBytes) return Promise.resolve(null);
     if (this.requestComplete) return Promise.resolve(this.takePending(keep));
     if (this.done) return Promise.resolve(null);
+    this.allowBody();
     return new Promise((resolve) => {
       this.bodyWaiter = { maxBytes, keep, resolve };
       if (this.bodyPaused) { this.bodyPaused = false; this.body.resume(); }
@@ -144,6 +148,20 @@ export class Transaction implements UpstreamHandler {
   }
 
   /** The buffered body as one Buffer; with `keep` it also stays queued for the upstream (as that one chunk). */
+  /**
+   * A client that sent `Expect: 100-continue` waits for a go-ahead before its body. The upstream's own
+   * 100 is not relayed (1xx heads are skipped), so the edge says it when it starts reading: a module
+   * collecting the body, or forwarding. Without this curl stalls a second on every such request.
+   */
+  private allowBody(): void {
+    if (this.continueSent || this.requestComplete || this.headSent || this.x.version === '1.0') return;
+    this.continueSent = true;
+    const h = this.x.requestHeaders;
+    for (let i = 0; i < h.length; i += 2) {
+      if (h[i] === 'expect' && h[i + 1]!.toLowerCase() === '100-continue') { this.res.sendContinue?.(); return; }
+    }
+  }
+
   private takePending(keep = false): Buffer {
     const body = this.pending === null ? Buffer.alloc(0) : this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.pendingBytes);
     if (keep) {
@@ -231,6 +249,7 @@ export class Transaction implements UpstreamHandler {
     this.conn = conn;
     this.currentEndpoint = endpoint;
     conn.begin(this, requestHead(this.x, this.framing), this.x.method === 'HEAD', this.ctx.responseHeaderTimeoutMs);
+    this.allowBody();
     const pending = this.pending;
     if (pending !== null) {
       this.pending = null;

@@ -285,6 +285,7 @@ class Http1Connection {
         return socket.write('\r\n', 'latin1');
       },
       onceDrain(fn) { socket.once('drain', fn); },
+      sendContinue() { if (pendingHead === null) socket.write('HTTP/1.1 100 Continue\r\n\r\n', 'latin1'); },
       end() {
         if (chunked) { flush(); socket.write('0\r\n\r\n', 'latin1'); } else flush();
       },

@@ -112,6 +112,7 @@ function streamResponse(stream: http2.ServerHttp2Stream): ClientResponse {
     },
     write(chunk) { return stream.destroyed ? true : stream.write(chunk); },
     onceDrain(fn) { stream.once('drain', fn); },
+    sendContinue() { if (!stream.destroyed && !stream.headersSent) stream.additionalHeaders({ ':status': 100 }); },
     end() { if (!stream.destroyed) stream.end(); },
     abort() { if (!stream.destroyed) stream.close(NGHTTP2_INTERNAL_ERROR); },
   };

@@ -7,14 +7,18 @@ import type { WebhookVerificationSpec } from '../../../core/generation/spec.js';
 import { MAX_READ_BODY_BYTES, type EdgeResponse, type Exchange, type HttpModule } from '../exchange.js';
 import type { CompileContext } from '../pipeline.js';
 import { findProvider } from '../webhooks/providers/index.js';
-import type { ChallengeAnswer, Verdict, WebhookRequest } from '../webhooks/types.js';
+import { refuse, type ChallengeAnswer, type Verdict, type WebhookRequest } from '../webhooks/types.js';
 import { webhookWorkerContext } from '../webhooks/worker-context.js';
 
 export const WEBHOOK_ERROR_CODE = 'ERR_NGROK_3204';
 /** The largest body verified; larger ones are refused (413) rather than forwarded unverified. */
 export const MAX_WEBHOOK_BODY_BYTES = MAX_READ_BODY_BYTES;
-/** In `auto` mode, bodies from this size on are verified in the pool (HMAC-SHA256 of 64 KiB ≈ 45 µs). */
-export const OFFLOAD_MIN_BYTES = 64 * 1024;
+/**
+ * In `auto` mode, bodies from this size on are verified in the pool. A pool round trip costs the worker's
+ * event loop ~60–80 µs; HMAC-SHA256 costs ~0.7 µs per KB, so below ~128 KiB inline is cheaper
+ * (bench/webhook-verify.ts; break-even measured near 175 KB for SHA-256, 45 KB for SHA-512).
+ */
+export const OFFLOAD_MIN_BYTES = 128 * 1024;
 
 const TOO_LARGE: EdgeResponse = {
   status: 413,
@@ -61,8 +65,14 @@ export function createWebhookVerification(spec: WebhookVerificationSpec, ctx: Co
   // SNS needs this thread's certificate cache, and its RSA check is cheap (~60 µs): always inline
   const poolable = provider.secret !== 'forbidden';
   const offload = (bytes: number): boolean => poolable && mode !== 'never' && (mode === 'always' || bytes >= OFFLOAD_MIN_BYTES || provider.asymmetric === true);
-  const verify = (request: WebhookRequest): Verdict | Promise<Verdict> =>
-    offload(request.body.byteLength) ? worker.pool.verify(provider.id, spec.secret, request) : verifier.verify(request);
+  const verify = async (request: WebhookRequest): Promise<Verdict> => {
+    try {
+      return await (offload(request.body.byteLength) ? worker.pool.verify(provider.id, spec.secret, request) : verifier.verify(request));
+    } catch {
+      // hostile bytes a verifier did not expect: refuse this request, never the worker
+      return refuse('malformed_request');
+    }
+  };
 
   return {
     name: 'webhook_verification',
@@ -70,7 +80,8 @@ export function createWebhookVerification(spec: WebhookVerificationSpec, ctx: Co
       const body = await x.readBody(MAX_WEBHOOK_BODY_BYTES, { keep: true });
       if (body === null) { x.vars.webhookDecision = 'block'; return TOO_LARGE; }
       const request = webhookRequest(x, body);
-      const answer = verifier.challenge?.(request) ?? null;
+      let answer: ChallengeAnswer | null;
+      try { answer = verifier.challenge?.(request) ?? null; } catch { answer = null; }
       if (answer !== null) {
         x.vars.webhookDecision = answer.status < 400 ? 'allow' : 'block';
         return challengeResponse(answer);
