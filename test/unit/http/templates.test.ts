@@ -20,6 +20,7 @@ function fullExchange() {
       compressionAlgorithm: 'gzip',
       compressionBytesSaved: 1234,
       userAgentFilterDecision: 'block',
+      webhookDecision: 'allow',
       backendId: 'bkdsa_1',
       backendConnectionReused: true,
       backendDialMs: 3,
@@ -96,6 +97,7 @@ const EXPECTED: Record<string, string> = {
   '.compression.bytes_saved': '1234',
   'user_agent_filter.decision': 'block',
   '.user_agent_filter.decision': 'block',
+  '.webhook_validation.decision': 'allow',
   '.backend.id': 'bkdsa_1',
   '.backend.connection_reused': 'true',
   '.backend.dial_duration': '3ms',
@@ -128,7 +130,7 @@ t.test('a variable whose module did not run renders empty', async (t) => {
   for (const name of ['.ip_policy.decision', '.ip_policy.matching_rule', '.circuit_breaker.decision', '.compression.algorithm',
     '.compression.bytes_saved', 'user_agent_filter.decision', '.backend.id', '.backend.connection_reused', '.backend.dial_duration',
     'res.status_code', 'conn.tls.client.serial_number', '.tls.client_cert.subject.cn',
-    '.oauth.decision', '.oauth.app_client_id', '.oauth.user.id', '.oauth.user.name']) {
+    '.oauth.decision', '.oauth.app_client_id', '.oauth.user.id', '.oauth.user.name', '.webhook_validation.decision']) {
     t.equal(compileTemplate(`[\${${name}}]`)(x), '[]', name);
   }
 });
