@@ -35,10 +35,12 @@ export function digestsEqual(a: Uint8Array, b: Uint8Array): boolean {
 
 /**
  * The usual shape of a check: decode each candidate signature (several may be sent during key
- * rotation), compare each with `expected` in constant time; any match passes.
+ * rotation), compare each with `expected` in constant time; any match passes. `expected` may list
+ * several digests (the same message under URL variants, say): any of them matches.
  */
-export function matchAny(expected: Uint8Array, candidates: readonly string[], encoding: DigestEncoding | 'base64url'): Verdict {
+export function matchAny(expected: Uint8Array | readonly Uint8Array[], candidates: readonly string[], encoding: DigestEncoding | 'base64url'): Verdict {
   if (candidates.length === 0) return refuse('missing_signature');
+  const digests = expected instanceof Uint8Array ? [expected] : expected;
   let wellFormed = false;
   let matched = false;
   for (const candidate of candidates) {
@@ -46,7 +48,7 @@ export function matchAny(expected: Uint8Array, candidates: readonly string[], en
     if (decoded === null) continue;
     wellFormed = true;
     // no early exit: every candidate is compared, so timing says nothing about which matched
-    if (digestsEqual(decoded, expected)) matched = true;
+    for (const digest of digests) if (digestsEqual(decoded, digest)) matched = true;
   }
   if (matched) return ALLOW;
   return wellFormed ? refuse('signature_mismatch') : refuse('malformed_signature');

@@ -7,7 +7,7 @@ import type { ProviderDefinition, Verdict, WebhookRequest } from '../types.js';
 import { ALLOW, refuse } from '../types.js';
 import {
   checkTimestamp, decode, DEFAULT_TOLERANCE_SECONDS, digestsEqual, header, headerValues, hmac, matchAny,
-  parseKeyValues, parseUnixTimestamp, type DigestEncoding,
+  parseKeyValues, parseUnixTimestamp,
 } from '../crypto.js';
 
 // ---------- helpers shared by this group ----------
@@ -65,21 +65,6 @@ function tokenDigest(token: string | Uint8Array): Buffer {
   return createHash('sha256').update(token).digest();
 }
 
-/** Decodes each comma-separated candidate; any equal to any expected digest passes. */
-function matchAnyOf(expected: readonly Buffer[], candidates: readonly string[], encoding: DigestEncoding): Verdict {
-  if (candidates.length === 0) return refuse('missing_signature');
-  let wellFormed = false;
-  let matched = false;
-  for (const candidate of candidates) {
-    const decoded = decode(candidate, encoding);
-    if (decoded === null) continue;
-    wellFormed = true;
-    for (const digest of expected) if (digestsEqual(decoded, digest)) matched = true;
-  }
-  if (matched) return ALLOW;
-  return wellFormed ? refuse('signature_mismatch') : refuse('malformed_signature');
-}
-
 function nonEmpty(value: string | undefined): value is string {
   return value !== undefined && value.trim() !== '';
 }
@@ -111,7 +96,7 @@ const twilio: ProviderDefinition = {
           for (const [name, values] of form) for (const value of [...new Set(values)].sort()) params += name + value;
         }
         const expected = urlPortVariants(request.url).map((url) => hmac('sha1', key, url, params));
-        const verdict = matchAnyOf(expected, [signature], 'base64');
+        const verdict = matchAny(expected, [signature], 'base64');
         if (!verdict.ok || bodyHash === null) return verdict;
         const claimed = decode(bodyHash, 'hex');
         const actual = createHash('sha256').update(request.body).digest();
@@ -150,7 +135,7 @@ const plivo: ProviderDefinition = {
         if (form.length > 0 && request.method !== 'POST') return refuse('malformed_request', 'Plivo signs form parameters of POST requests only');
         const posted = form.map(([name, values]) => [...values].sort().map((v) => name + v).join('')).join('');
         const expected = urlPortVariants(request.url).map((url) => hmac('sha256', key, plivoSignedUrl(url, form.length > 0, posted), '.', nonce));
-        return matchAnyOf(expected, candidates, 'base64');
+        return matchAny(expected, candidates, 'base64');
       },
     };
   },
@@ -183,7 +168,7 @@ const square: ProviderDefinition = {
         const signature = header(request.headers, 'x-square-hmacsha256-signature');
         if (!nonEmpty(signature)) return refuse('missing_signature');
         const expected = urlPortVariants(request.url).map((url) => hmac('sha256', key, url, request.body));
-        return matchAnyOf(expected, [signature], 'base64');
+        return matchAny(expected, [signature], 'base64');
       },
     };
   },
@@ -225,7 +210,7 @@ const hubspot: ProviderDefinition = {
           if (decoded !== url) urls.push(decoded);
         }
         const expected = urls.map((url) => hmac('sha256', key, request.method, url, request.body, timestamp!));
-        return matchAnyOf(expected, [signature], 'base64');
+        return matchAny(expected, [signature], 'base64');
       },
     };
   },
@@ -322,7 +307,7 @@ const mailchimp: ProviderDefinition = {
         if (!Array.isArray(form)) return form;
         const params = form.map(([name, values]) => values.map((v) => name + v).join('')).join('');
         const expected = urlPortVariants(request.url).map((url) => hmac('sha1', key, url, params));
-        return matchAnyOf(expected, [signature], 'base64');
+        return matchAny(expected, [signature], 'base64');
       },
     };
   },
@@ -415,7 +400,7 @@ const graphcms: ProviderDefinition = {
         const payload = JSON.stringify({ Body: utf8.decode(request.body), EnvironmentName: env, TimeStamp: timestamp });
         const payloads = [payload.replace(HTML_CHARS, (c) => GO_ESCAPES[c]!)];
         if (payloads[0] !== payload) payloads.push(payload, payload.replace(HTML_CHARS, (c) => '\\' + GO_ESCAPES[c]!));
-        return matchAnyOf(payloads.map((p) => hmac('sha256', key, p)), [sign], 'base64');
+        return matchAny(payloads.map((p) => hmac('sha256', key, p)), [sign], 'base64');
       },
     };
   },
