@@ -51,8 +51,8 @@ t.test('modules compile in the registry order of spec §1.9, whatever the config
   const pipeline = compilePipeline(ROUTE, context());
   const order = ['ip_restriction', 'user_agent_filter', 'circuit_breaker', 'compression', 'response_headers', 'request_headers'];
   t.same(pipeline.modules.map((m) => m.name), order);
-  // the identity modules answer right after the L4-ish address check (spec §1.9 leaves their place open)
-  t.same(MODULE_REGISTRY.map((entry) => entry.key), ['ip_restriction', 'oidc', 'oauth', 'saml', ...order.slice(1)]);
+  // webhook verification, then the identity modules, answer right after the L4-ish address check (spec §1.9 leaves their place open)
+  t.same(MODULE_REGISTRY.map((entry) => entry.key), ['ip_restriction', 'webhook_verification', 'oidc', 'oauth', 'saml', ...order.slice(1)]);
   t.ok(Object.isFrozen(MODULE_REGISTRY));
 });
 
