@@ -22,7 +22,11 @@ import { Acceptor } from './acceptor/acceptor.js';
 import { Listeners } from './acceptor/listeners.js';
 import { acceptCapable } from './acceptor/native-listener.js';
 import { EventSink } from './events/sink.js';
+import { EventHub } from './events/hub.js';
+import { daemonInspectionSource } from './admin/inspect/daemon-source.js';
 import { startAdminServer, type AdminServer } from './admin/server.js';
+import { openDaemonEventApi } from './api/daemon-wiring.js';
+import type { EventApi } from './api/index.js';
 import { renderMetrics } from './admin/metrics.js';
 import { log, errorFields } from './log.js';
 import { generateRootKey, parseRootKey } from '../workers/http/auth/keys.js';
@@ -55,9 +59,12 @@ export class Daemon {
   private readonly pool: WorkerPool | null;
   private readonly local: WorkerRuntime | null;
   private readonly sink: EventSink;
+  /** Every event batch passes here: to the sink, the subscription router and the inspection page. */
+  readonly events: EventHub;
   private readonly acceptor: Acceptor;
   private readonly listeners: Listeners;
   private admin: AdminServer | null = null;
+  readonly eventApi: EventApi | null;
   private watcher: FSWatcher | null = null;
   private readonly reloads = { ok: 0, failed: 0 };
   private reloading: Promise<ReloadResult> | null = null;
@@ -76,7 +83,10 @@ export class Daemon {
       log.warn(`native addon not loaded: ${nativeLoad.error}; running degraded: connections are handled on the main thread, no worker pool (see native-notes.md)`);
     }
     this.sink = new EventSink(config.events?.file ?? null);
-    const onEvents = (data: string, count: number): void => this.sink.write(data, count);
+    this.events = new EventHub(this.sink);
+    // Event Subscriptions API: durable store in admin.state_dir, audit events into the event output.
+    this.eventApi = openDaemonEventApi(() => this.loaded, (line) => this.events.publish(line + '\n', 1));
+    const onEvents = (data: string, count: number): void => this.events.publish(data, count);
     const native = this.native;
     // One key for the identity modules' cookies, made here once so that every worker (and a restarted
     // one) opens every session. Configured, it also survives restarts; a reload cannot change it.
@@ -96,7 +106,7 @@ export class Daemon {
       native: this.native,
       pool: this.pool,
       local: this.local,
-      emitEvent: (line) => this.sink.write(line + '\n', 1),
+      emitEvent: (line) => this.events.publish(line + '\n', 1),
     });
     // Native accept (no net.Socket per connection) when the addon has it and a worker pool serves.
     const accept = this.pool !== null && process.env.EDGEPLANE_DISABLE_NATIVE_ACCEPT !== '1' ? acceptCapable(this.native) : null;
@@ -214,6 +224,7 @@ export class Daemon {
       log.info(drained ? 'drained' : 'drain deadline reached; closing remaining connections', { signal });
       await this.pool?.stop();
       this.admin?.close();
+      this.eventApi?.close();
       await this.sink.close();
     })();
     return this.stopping;
@@ -249,6 +260,14 @@ export class Daemon {
       crashWorker: debug && this.pool !== null
         ? (index) => (this.pool!.crash(index) ? json(202, { crashing: index }) : json(404, { error: `no worker ${index}` }))
         : undefined,
+      api: this.eventApi === null ? undefined : (req) => this.eventApi!.handle(req),
+      inspection: daemonInspectionSource({
+        events: this.events,
+        breakers: this.breakers,
+        breakerSlots: () => this.slots.breakers.entries(),
+        workers: () => (this.pool?.stats() ?? [{ index: 0, active: this.counters.workerActive(0), handled: this.counters.workerHandled(0) }])
+          .map((w) => ({ worker: w.index, active: w.active, handled: Number(w.handled) })),
+      }),
     });
   }
 

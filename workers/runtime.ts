@@ -2,8 +2,9 @@
 // that started on them), the event batcher and the counters. A worker thread runs one of these;
 // in degraded mode (no native addon) the main thread runs one itself.
 import type net from 'node:net';
+import { performance, type EventLoopUtilization } from 'node:perf_hooks';
 import type { GenerationSpec } from '../core/generation/spec.js';
-import type { Counters } from '../core/tables/counters.js';
+import { WorkerGauge, type Counters } from '../core/tables/counters.js';
 import { serializeTcpConnectionClosed } from '../core/events/serializers.js';
 import { EventBatcher } from './event-batcher.js';
 import { serveConnection, relayConnection, edgeOf, type ConnectionEnv } from './connection.js';
@@ -19,6 +20,9 @@ import { generateRootKey } from './http/auth/keys.js';
 
 interface Installed { spec: GenerationSpec; pins: number }
 
+/** How often a worker stores its load (event-loop utilisation, upstream pools, event drops) into its counter slot. */
+const LOAD_SAMPLE_MS = 1000;
+
 export class WorkerRuntime {
   private readonly generations = new Map<number, Installed>();
   private newest = -1;
@@ -29,6 +33,8 @@ export class WorkerRuntime {
   private readonly env: ConnectionEnv;
   readonly events: EventBatcher;
   private idleWaiters: Array<() => void> = [];
+  private lastLoop: EventLoopUtilization = performance.eventLoopUtilization();
+  private reportedDrops = 0;
 
   /**
    * `authRootKey`: the daemon's key for the identity modules' cookies, the same in every worker so that
@@ -40,10 +46,41 @@ export class WorkerRuntime {
     const events = this.events;
     this.env = {
       counters,
-      http: createHttpWorkerState(counters, new Breakers(breakerBuffer), (x, spec, scheme, tx) => publishExchange(events, x, spec, scheme, tx), createAuthWorkerContext(authRootKey ?? generateRootKey(), sharedStoreBuffer)),
+      http: createHttpWorkerState(counters, new Breakers(breakerBuffer), (x, spec, scheme, tx) => publishExchange(events, x, spec, scheme, tx), createAuthWorkerContext(authRootKey ?? generateRootKey(), sharedStoreBuffer), workerIndex),
       workerIndex,
       emitClosed: (event, spec) => this.events.add(serializeTcpConnectionClosed(event, spec.accountId)),
     };
+    // Sampled here, read by the main thread at scrape time: no message per sample.
+    setInterval(() => this.sampleLoad(), LOAD_SAMPLE_MS).unref();
+  }
+
+  private sampleLoad(): void {
+    const { counters, workerIndex } = this;
+    const loop = performance.eventLoopUtilization(this.lastLoop);
+    this.lastLoop = performance.eventLoopUtilization();
+    counters.setWorkerGauge(workerIndex, WorkerGauge.EventLoopUtilisationPpm, Math.round(loop.utilization * 1e6));
+    counters.addWorkerEventDrops(workerIndex, this.events.dropped - this.reportedDrops);
+    this.reportedDrops = this.events.dropped;
+    // Upstream pools are per endpoint; the newest generation's endpoints are the ones in use.
+    const spec = this.generations.get(this.newest)?.spec;
+    let open = 0;
+    let idle = 0;
+    if (spec !== undefined && spec.edges.some((e) => e.type === 'https')) {
+      const seen = new Set<string>();
+      for (const backend of spec.backends) {
+        if (backend.kind !== 'endpoints') continue;
+        for (const endpoint of backend.endpoints) {
+          const key = `${endpoint.host}:${endpoint.port}:${endpoint.tls}`;
+          if (seen.has(key)) continue;
+          seen.add(key);
+          const pool = this.env.http.pools.get(endpoint);
+          open += pool.openCount;
+          idle += pool.idleCount;
+        }
+      }
+    }
+    counters.setWorkerGauge(workerIndex, WorkerGauge.UpstreamOpen, open);
+    counters.setWorkerGauge(workerIndex, WorkerGauge.UpstreamIdle, idle);
   }
 
   get activeConnections(): number { return this.active; }

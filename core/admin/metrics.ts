@@ -1,8 +1,16 @@
-// Prometheus text exposition of the daemon's metrics. Names: edgeplane_<area>_<what>_<unit>.
-// Per-worker and per-edge figures come straight from the shared counters, so no worker is asked.
-import { DISPATCH_BUCKETS_US, EdgeField, type Counters, type SlotMap } from '../tables/counters.js';
+// The daemon's Prometheus metrics as a prom-client Registry of custom collectors: each family reads
+// the shared counters (written by workers with Atomics) or daemon state when scraped, so no worker is
+// asked and nothing is kept per request on the main thread. Names: edgeplane_<area>_<what>_<unit>.
+//
+// `registry.metrics()` (async, prom-client's own exposition) and renderMetrics (sync, for the admin
+// handler, which answers synchronously) give the same text; a unit test holds them to that.
+import { Registry, type Metric } from 'prom-client';
+import {
+  DISPATCH_BUCKETS_US, EdgeField, MAX_ROUTES, REQUEST_BUCKETS_MS, WorkerGauge, metricSlotsOf,
+  type Counters, type HistogramReading, type SlotMap,
+} from '../tables/counters.js';
 import type { WorkerStats } from '../dispatch/worker-pool.js';
-import type { Breakers } from '../tables/breakers.js';
+import type { Breakers, BreakerStateName } from '../tables/breakers.js';
 
 export interface MetricsSnapshot {
   counters: Counters;
@@ -10,6 +18,10 @@ export interface MetricsSnapshot {
   breakers: Breakers;
   /** Keys are "<edge id>/<route id>". */
   breakerSlots: SlotMap;
+  /** Keys are "<edge id>/<route id>"; default: the route slots the generation builder keeps beside edgeSlots. */
+  routeSlots?: SlotMap;
+  /** Keys are backend ids; default: the backend slots the generation builder registered beside edgeSlots. */
+  backendSlots?: SlotMap | null;
   workers: WorkerStats[];
   accepted: number;
   refusals: ReadonlyMap<string, number>;
@@ -19,32 +31,84 @@ export interface MetricsSnapshot {
   nativeLoaded: boolean;
 }
 
-const esc = (v: string): string => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+type Labels = Record<string, string>;
+interface Sample { value: number; labels: Labels; metricName?: string }
+type Family = 'counter' | 'gauge' | 'histogram';
+interface Reading { name: string; help: string; type: Family; aggregator: 'sum'; values: Sample[] }
 
-class Text {
-  private out: string[] = [];
-  family(name: string, type: 'counter' | 'gauge' | 'histogram', help: string): this {
-    this.out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
-    return this;
-  }
-  sample(name: string, value: number | bigint, labels?: Record<string, string>): this {
-    const l = labels === undefined ? '' : `{${Object.entries(labels).map(([k, v]) => `${k}="${esc(v)}"`).join(',')}}`;
-    this.out.push(`${name}${l} ${value}`);
-    return this;
-  }
-  toString(): string { return this.out.join('\n') + '\n'; }
+/** A prom-client custom collector: `get()` is what the Registry calls at scrape time. */
+class Collector {
+  readonly aggregator = 'sum' as const;
+  constructor(readonly name: string, readonly type: Family, readonly help: string, private readonly collect: () => Sample[]) {}
+  read(): Reading { return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values: this.collect() } }
+  get(): Promise<Reading> { return Promise.resolve(this.read()); }
+  reset(): void { /* nothing kept here: values live in shared memory */ }
 }
 
-export function renderMetrics(m: MetricsSnapshot): string {
-  const t = new Text();
-  t.family('edgeplane_worker_connections_active', 'gauge', 'Connections open on each worker thread.');
-  for (const w of m.workers) t.sample('edgeplane_worker_connections_active', w.active, { worker: String(w.index) });
-  t.family('edgeplane_worker_connections_total', 'counter', 'Connections each worker thread has served.');
-  for (const w of m.workers) t.sample('edgeplane_worker_connections_total', w.handled, { worker: String(w.index) });
-  t.family('edgeplane_worker_restarts_total', 'counter', 'Times a worker thread died and was replaced.');
-  for (const w of m.workers) t.sample('edgeplane_worker_restarts_total', w.restarts, { worker: String(w.index) });
+const PEEK_FAILURES = ['no_sni', 'not_tls', 'malformed', 'timeout', 'closed', 'error'];
+const STATUS_CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'];
+const BREAKER_STATES: BreakerStateName[] = ['closed', 'open', 'half_open'];
 
-  const edgeFamilies: Array<[string, 'counter' | 'gauge', EdgeField, string]> = [
+function splitRouteKey(key: string): Labels {
+  const cut = key.indexOf('/');
+  return { edge: key.slice(0, cut), route: key.slice(cut + 1) };
+}
+
+/** Cumulative buckets, _sum and _count of a shared histogram whose bounds are `bounds / scale` seconds. */
+function histogramSamples(name: string, labels: Labels, h: HistogramReading, bounds: readonly number[], scale: number): Sample[] {
+  const out: Sample[] = [];
+  let cumulative = 0n;
+  bounds.forEach((bound, i) => {
+    cumulative += h.buckets[i]!;
+    out.push({ metricName: `${name}_bucket`, labels: { ...labels, le: String(bound / scale) }, value: Number(cumulative) });
+  });
+  cumulative += h.buckets[bounds.length]!;
+  out.push({ metricName: `${name}_bucket`, labels: { ...labels, le: '+Inf' }, value: Number(cumulative) });
+  out.push({ metricName: `${name}_sum`, labels, value: Number(h.sum) / scale });
+  out.push({ metricName: `${name}_count`, labels, value: Number(cumulative) });
+  return out;
+}
+
+function collectors(read: () => MetricsSnapshot): Collector[] {
+  const c: Collector[] = [];
+  const add = (name: string, type: Family, help: string, collect: (m: MetricsSnapshot) => Sample[]): void => {
+    c.push(new Collector(name, type, help, () => collect(read())));
+  };
+  const perWorker = (pick: (m: MetricsSnapshot, w: WorkerStats) => number | bigint) =>
+    (m: MetricsSnapshot): Sample[] => m.workers.map((w) => ({ labels: { worker: String(w.index) }, value: Number(pick(m, w)) }));
+  const routeSlots = (m: MetricsSnapshot): SlotMap => m.routeSlots ?? metricSlotsOf(m.edgeSlots).routes;
+  const perRoute = (sample: (m: MetricsSnapshot, labels: Labels, slot: number) => Sample[]) => (m: MetricsSnapshot): Sample[] => {
+    const out: Sample[] = [];
+    for (const [key, slot] of routeSlots(m).entries()) out.push(...sample(m, splitRouteKey(key), slot));
+    return out;
+  };
+  const perBackend = (pick: (m: MetricsSnapshot, slot: number) => bigint) => (m: MetricsSnapshot): Sample[] => {
+    const slots = m.backendSlots !== undefined ? m.backendSlots : metricSlotsOf(m.edgeSlots).backends;
+    return slots === null ? [] : [...slots.entries()].map(([id, slot]) => ({ labels: { backend: id }, value: Number(pick(m, slot)) }));
+  };
+
+  // ---- workers ----
+  add('edgeplane_worker_connections_active', 'gauge', 'Connections open on each worker thread.', perWorker((_, w) => w.active));
+  add('edgeplane_worker_connections_total', 'counter', 'Connections each worker thread has served.', perWorker((_, w) => w.handled));
+  add('edgeplane_worker_restarts_total', 'counter', 'Times a worker thread died and was replaced.', perWorker((_, w) => w.restarts));
+  add('edgeplane_worker_http_requests_total', 'counter', 'HTTP requests each worker thread finished.',
+    perWorker((m, w) => m.counters.workerRequests(w.index)));
+  add('edgeplane_worker_event_loop_utilization', 'gauge', 'Event-loop utilisation (0..1) of each worker thread over its last one-second sample.',
+    perWorker((m, w) => m.counters.workerGauge(w.index, WorkerGauge.EventLoopUtilisationPpm) / 1e6));
+  add('edgeplane_worker_upstream_connections', 'gauge', 'Pooled upstream connections of each worker thread, by state (in_use, idle), sampled every second.',
+    (m) => m.workers.flatMap((w) => {
+      const open = m.counters.workerGauge(w.index, WorkerGauge.UpstreamOpen);
+      const idle = m.counters.workerGauge(w.index, WorkerGauge.UpstreamIdle);
+      return [
+        { labels: { worker: String(w.index), state: 'in_use' }, value: Math.max(0, open - idle) },
+        { labels: { worker: String(w.index), state: 'idle' }, value: idle },
+      ];
+    }));
+  add('edgeplane_worker_events_dropped_total', 'counter', 'Events a worker thread dropped because its batch queue was full.',
+    perWorker((m, w) => m.counters.workerEventDrops(w.index)));
+
+  // ---- edges ----
+  const edgeFamilies: Array<[string, Family, EdgeField, string]> = [
     ['edgeplane_edge_connections_active', 'gauge', EdgeField.Active, 'Connections open per edge.'],
     ['edgeplane_edge_connections_total', 'counter', EdgeField.Total, 'Connections served per edge.'],
     ['edgeplane_edge_connections_refused_total', 'counter', EdgeField.Refused, 'Connections refused at the acceptor per edge (IP restriction, no worker).'],
@@ -56,53 +120,83 @@ export function renderMetrics(m: MetricsSnapshot): string {
     ['edgeplane_edge_http_responses_5xx_total', 'counter', EdgeField.Responses5xx, 'HTTP responses with status 500 or more per https edge.'],
   ];
   for (const [name, type, field, help] of edgeFamilies) {
-    t.family(name, type, help);
-    for (const [id, slot] of m.edgeSlots.entries()) t.sample(name, m.counters.edge(slot, field), { edge: id });
+    add(name, type, help, (m) => [...m.edgeSlots.entries()].map(([id, slot]) => ({ labels: { edge: id }, value: Number(m.counters.edge(slot, field)) })));
   }
 
-  t.family('edgeplane_circuit_breaker_open', 'gauge', 'Whether a route\'s circuit breaker is open (1) or closed (0), for the whole process.');
-  const trips: Array<[Record<string, string>, number]> = [];
-  for (const [key, slot] of m.breakerSlots.entries()) {
-    const cut = key.indexOf('/');
-    const labels = { edge: key.slice(0, cut), route: key.slice(cut + 1) };
-    const state = m.breakers.state(slot);
-    t.sample('edgeplane_circuit_breaker_open', state.state === 'closed' ? 0 : 1, labels);
-    trips.push([labels, state.trips]);
-  }
-  t.family('edgeplane_circuit_breaker_trips_total', 'counter', 'Times a route\'s circuit breaker opened.');
-  for (const [labels, n] of trips) t.sample('edgeplane_circuit_breaker_trips_total', n, labels);
+  // ---- routes ----
+  add('edgeplane_route_http_requests_total', 'counter', `HTTP requests finished per route (the first ${MAX_ROUTES} edge/route pairs since start-up).`,
+    perRoute((m, labels, slot) => [{ labels, value: Number(m.counters.route(slot).requests) }]));
+  add('edgeplane_route_http_responses_total', 'counter', 'HTTP responses per route by status class (1xx..5xx).',
+    perRoute((m, labels, slot) => m.counters.route(slot).statusClasses.map((n, i) => ({ labels: { ...labels, status_class: STATUS_CLASSES[i]! }, value: Number(n) }))));
+  add('edgeplane_route_http_received_bytes_total', 'counter', 'Request body bytes received from clients per route.',
+    perRoute((m, labels, slot) => [{ labels, value: Number(m.counters.route(slot).bytesIn) }]));
+  add('edgeplane_route_http_sent_bytes_total', 'counter', 'Response body bytes sent to clients per route.',
+    perRoute((m, labels, slot) => [{ labels, value: Number(m.counters.route(slot).bytesOut) }]));
+  add('edgeplane_route_http_request_duration_seconds', 'histogram', 'Time from the request head to the end of the response per route (millisecond resolution).',
+    perRoute((m, labels, slot) => histogramSamples('edgeplane_route_http_request_duration_seconds', labels, m.counters.route(slot).duration, REQUEST_BUCKETS_MS, 1e3)));
 
-  t.family('edgeplane_acceptor_connections_total', 'counter', 'Connections accepted on the public listeners.');
-  t.sample('edgeplane_acceptor_connections_total', m.accepted);
-  t.family('edgeplane_acceptor_refusals_total', 'counter', 'Connections the acceptor closed, by reason (peek failures: no_sni, not_tls, malformed, timeout, closed, error; routing: unknown_host, ip_blocked, no_worker).');
-  for (const [reason, n] of m.refusals) t.sample('edgeplane_acceptor_refusals_total', n, { reason });
-  t.family('edgeplane_acceptor_peek_failures_total', 'counter', 'ClientHello peeks that did not yield a routable hello.');
-  let peekFailures = 0;
-  for (const [reason, n] of m.refusals) if (['no_sni', 'not_tls', 'malformed', 'timeout', 'closed', 'error'].includes(reason)) peekFailures += n;
-  t.sample('edgeplane_acceptor_peek_failures_total', peekFailures);
+  // ---- backends ----
+  add('edgeplane_backend_http_requests_total', 'counter', 'HTTP requests routes sent to each (route-level) backend.',
+    perBackend((m, slot) => m.counters.backend(slot).requests));
+  add('edgeplane_backend_http_errors_total', 'counter', 'Of those, requests that ended with status 500 or more (upstream errors, unreachable upstreams).',
+    perBackend((m, slot) => m.counters.backend(slot).errors));
 
-  const { buckets, sumUs } = m.counters.dispatchHistogram();
-  t.family('edgeplane_dispatch_latency_seconds', 'histogram', 'Time from the acceptor posting a connection to a worker adopting its socket.');
-  let cumulative = 0n;
-  DISPATCH_BUCKETS_US.forEach((us, i) => {
-    cumulative += buckets[i]!;
-    t.sample('edgeplane_dispatch_latency_seconds_bucket', cumulative, { le: String(us / 1e6) });
+  // ---- circuit breakers ----
+  const breakerStates = (m: MetricsSnapshot) => [...m.breakerSlots.entries()].map(([key, slot]) => ({ labels: splitRouteKey(key), state: m.breakers.state(slot) }));
+  add('edgeplane_circuit_breaker_open', 'gauge', 'Whether a route\'s circuit breaker is open (1) or closed (0), for the whole process.',
+    (m) => breakerStates(m).map(({ labels, state }) => ({ labels, value: state.state === 'closed' ? 0 : 1 })));
+  add('edgeplane_circuit_breaker_state', 'gauge', 'A route\'s circuit breaker state: 1 for the current one of closed, open, half_open.',
+    (m) => breakerStates(m).flatMap(({ labels, state }) => BREAKER_STATES.map((s) => ({ labels: { ...labels, state: s }, value: state.state === s ? 1 : 0 }))));
+  add('edgeplane_circuit_breaker_trips_total', 'counter', 'Times a route\'s circuit breaker opened.',
+    (m) => breakerStates(m).map(({ labels, state }) => ({ labels, value: state.trips })));
+
+  // ---- acceptor, dispatch, config, events, addon ----
+  add('edgeplane_acceptor_connections_total', 'counter', 'Connections accepted on the public listeners.', (m) => [{ labels: {}, value: m.accepted }]);
+  add('edgeplane_acceptor_refusals_total', 'counter', 'Connections the acceptor closed, by reason (peek failures: no_sni, not_tls, malformed, timeout, closed, error; routing: unknown_host, ip_blocked, no_worker).',
+    (m) => [...m.refusals].map(([reason, n]) => ({ labels: { reason }, value: n })));
+  add('edgeplane_acceptor_peek_failures_total', 'counter', 'ClientHello peeks that did not yield a routable hello.',
+    (m) => [{ labels: {}, value: [...m.refusals].reduce((sum, [reason, n]) => sum + (PEEK_FAILURES.includes(reason) ? n : 0), 0) }]);
+  add('edgeplane_dispatch_latency_seconds', 'histogram', 'Time from the acceptor posting a connection to a worker adopting its socket.', (m) => {
+    const { buckets, sumUs } = m.counters.dispatchHistogram();
+    return histogramSamples('edgeplane_dispatch_latency_seconds', {}, { buckets, sum: sumUs }, DISPATCH_BUCKETS_US, 1e6);
   });
-  cumulative += buckets[DISPATCH_BUCKETS_US.length]!;
-  t.sample('edgeplane_dispatch_latency_seconds_bucket', cumulative, { le: '+Inf' });
-  t.sample('edgeplane_dispatch_latency_seconds_sum', Number(sumUs) / 1e6);
-  t.sample('edgeplane_dispatch_latency_seconds_count', cumulative);
+  add('edgeplane_config_generation', 'gauge', 'The config generation being served.', (m) => [{ labels: {}, value: m.generation }]);
+  add('edgeplane_config_reloads_total', 'counter', 'Config reloads by result.',
+    (m) => [{ labels: { result: 'ok' }, value: m.reloads.ok }, { labels: { result: 'failed' }, value: m.reloads.failed }]);
+  add('edgeplane_events_written_total', 'counter', 'Events written to the event sink.', (m) => [{ labels: {}, value: m.events.written }]);
+  add('edgeplane_events_dropped_total', 'counter', 'Events dropped because the sink could not keep up.', (m) => [{ labels: {}, value: m.events.dropped }]);
+  add('edgeplane_native_addon_loaded', 'gauge', '1 when the native addon is loaded; 0 = degraded single-thread mode.', (m) => [{ labels: {}, value: m.nativeLoaded ? 1 : 0 }]);
+  return c;
+}
 
-  t.family('edgeplane_config_generation', 'gauge', 'The config generation being served.');
-  t.sample('edgeplane_config_generation', m.generation);
-  t.family('edgeplane_config_reloads_total', 'counter', 'Config reloads by result.');
-  t.sample('edgeplane_config_reloads_total', m.reloads.ok, { result: 'ok' });
-  t.sample('edgeplane_config_reloads_total', m.reloads.failed, { result: 'failed' });
-  t.family('edgeplane_events_written_total', 'counter', 'Events written to the event sink.');
-  t.sample('edgeplane_events_written_total', m.events.written);
-  t.family('edgeplane_events_dropped_total', 'counter', 'Events dropped because the sink could not keep up.');
-  t.sample('edgeplane_events_dropped_total', m.events.dropped);
-  t.family('edgeplane_native_addon_loaded', 'gauge', '1 when the native addon is loaded; 0 = degraded single-thread mode.');
-  t.sample('edgeplane_native_addon_loaded', m.nativeLoaded ? 1 : 0);
-  return t.toString();
+/** A prom-client Registry whose collectors call `read()` at every scrape. */
+export function metricsRegistry(read: () => MetricsSnapshot): Registry {
+  const registry = new Registry();
+  // prom-client's Metric type is its own classes; a registry only calls get() (and reset()) on them.
+  for (const collector of collectors(read)) registry.registerMetric(collector as unknown as Metric);
+  return registry;
+}
+
+// ---- synchronous exposition, the same text prom-client writes (text format 0.0.4) ----
+
+const escapeHelp = (s: string): string => s.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
+const escapeLabel = (s: string): string => escapeHelp(s).replace(/"/g, '\\"');
+function valueText(v: number): string {
+  if (Number.isNaN(v)) return 'Nan';
+  if (!Number.isFinite(v)) return v < 0 ? '-Inf' : '+Inf';
+  return String(v);
+}
+
+function familyText(r: Reading): string {
+  const lines = [`# HELP ${escapeHelp(r.name)} ${escapeHelp(r.help)}`, `# TYPE ${escapeHelp(r.name)} ${r.type}`];
+  for (const s of r.values) {
+    const labels = Object.entries(s.labels).map(([k, v]) => `${k}="${escapeLabel(v)}"`).join(',');
+    lines.push(`${s.metricName ?? escapeHelp(r.name)}${labels === '' ? '' : `{${labels}}`} ${valueText(s.value)}`);
+  }
+  return lines.join('\n');
+}
+
+/** The exposition text for one snapshot (what `metricsRegistry(() => m).metrics()` resolves to). */
+export function renderMetrics(m: MetricsSnapshot): string {
+  return collectors(() => m).map((c) => familyText(c.read())).join('\n\n') + '\n';
 }

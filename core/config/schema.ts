@@ -14,6 +14,7 @@ export { MAX_USER_AGENT_PATTERNS, MIN_BREAKER_BUCKET_MS } from './schema-http.js
 import { dialHostProblem, hostnameProblem, labelProblem, splitHostPort } from './syntax.js';
 import { routeMatchProblem } from './http-syntax.js';
 import { parseIp } from '../tables/ip-address.js';
+import { parseConfigDestination, parseConfigSubscription } from '../api/config-resources.js';
 
 /** Where `{ file }` and `{ env }` values are read from, and where secret paths are recorded. */
 export interface SourceContext {
@@ -134,6 +135,28 @@ function requiredWithCode<T extends z.ZodTypeAny>(schema: T, message: string) {
       if (value === undefined) ctx.addIssue({ code: z.ZodIssueCode.custom, message });
     })
     .transform((value) => value as z.output<T>);
+}
+
+/** An API key: a string or { env: VAR }; its path is recorded as secret either way. */
+function apiKey(sources: SourceContext) {
+  return z.union([z.string(), z.object({ env: z.string().min(1) }).strict()], { errorMap: () => ({ message: 'an API key is a string or { env: VAR }' }) })
+    .transform((value, ctx) => {
+      sources.secretPaths.add(formatPath(ctx.path));
+      const key = typeof value === 'string' ? value : sources.env[value.env];
+      if (key === undefined) { ctx.addIssue({ code: z.ZodIssueCode.custom, message: `environment variable ${(value as { env: string }).env} is not set` }); return ''; }
+      if (key.length < 16) ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'an API key must be at least 16 characters' });
+      return key;
+    });
+}
+
+/** Event destinations/subscriptions are checked by the API's own rules (core/api), with its error codes. */
+function configResource<T>(parse: (raw: unknown) => { ok: true; value: T } | { ok: false; problem: string }) {
+  return z.any().transform((raw: unknown, ctx): T => {
+    const parsed = parse(raw);
+    if (parsed.ok) return parsed.value;
+    ctx.addIssue({ code: z.ZodIssueCode.custom, message: parsed.problem });
+    return z.NEVER;
+  });
 }
 
 export function createConfigSchema(sources: SourceContext) {
@@ -366,6 +389,10 @@ export function createConfigSchema(sources: SourceContext) {
         .object({
           listen: dialAddress('', true).describe('host:port of the admin HTTP server (port 0 picks a free port).'),
           debug_endpoints: z.boolean().default(false).describe('Enables test-only endpoints. Never in production.'),
+          api_keys: z.array(apiKey(sources)).nullish().transform((v) => v ?? undefined)
+            .describe('Keys of the Event Subscriptions API (`Authorization: Bearer <key>`), each a string or { env: VAR }, at least 16 characters; shown as [redacted] in /config. Default: none, and the API answers 404.'),
+          state_dir: z.string().min(1, 'state_dir must not be empty').optional().transform((dir) => (dir === undefined ? undefined : resolve(sources.baseDir, dir)))
+            .describe("Directory of the API's durable store and audit log, relative to the config file's directory; created when the API is on. Default: edgeplane-state next to the config file (the working directory for the embedded config)."),
         })
         .strict()
         .nullish()
@@ -385,6 +412,8 @@ export function createConfigSchema(sources: SourceContext) {
         .nullish()
         .transform((v) => v ?? null)
         .describe('Event output; absent or null = off.'),
+      event_destinations: list(configResource(parseConfigDestination)).describe('Event destinations (spec §1.8): the API body shape plus a required id (ed_…). Read-only through the API.'),
+      event_subscriptions: list(configResource(parseConfigSubscription)).describe('Event subscriptions (spec §1.8): the API body shape plus a required id (esb_…); destination_ids may name config or API destinations. Read-only through the API.'),
       tls_certificates: list(tlsCertificate).describe('Certificates served when TLS ends at the edge (spec §1.4).'),
       certificate_authorities: list(certificateAuthority).describe('CAs for mutual_tls (spec §1.4).'),
       reserved_domains: list(reservedDomain).transform(withGeneratedIds(GENERATED_ID_PREFIX.reserved_domains)).describe('Domains edges may use (spec §1.3).'),

@@ -5,7 +5,7 @@ import type { EdgeplaneConfig, HeadersModuleConfig, HttpConfig, OAuthConfig, Oid
 import { OAUTH_PROVIDERS } from '../config/schema-auth.js';
 import { buildHostTable, type HostEntry } from '../tables/host-table.js';
 import { buildIpTable } from '../tables/ip-table.js';
-import type { SlotMap } from '../tables/counters.js';
+import { metricSlotsOf, type SlotMap } from '../tables/counters.js';
 import { coveringDomain } from '../config/domain-index.js';
 import { splitHostPort } from '../config/syntax.js';
 import type {
@@ -25,7 +25,11 @@ export interface BuiltGeneration {
   plain: PlainListener | null;
 }
 
-/** Stable slots across generations; `breakers` is keyed "<edge id>/<route id>" (capacity MAX_BREAKERS). */
+/**
+ * Stable slots across generations; `breakers` is keyed "<edge id>/<route id>" (capacity MAX_BREAKERS).
+ * Route metric slots (same keys, capacity MAX_ROUTES; beyond it a route gets -1 and is not counted
+ * per route) hang off `edges`, see metricSlotsOf.
+ */
 export interface SlotMaps { edges: SlotMap; backends: SlotMap; breakers: SlotMap }
 
 const DEFAULT_ACCOUNT_ID = 'ac_edgeplane';
@@ -145,7 +149,7 @@ function compileSaml(module: SamlConfig): SamlSpec {
   };
 }
 
-interface RouteRefs { backends: Map<string, number>; policies: Map<string, number>; slots: SlotMaps }
+interface RouteRefs { backends: Map<string, number>; policies: Map<string, number>; slots: SlotMaps; routeSlots: SlotMap }
 
 function compileRoute(edgeId: string, route: RouteConfig, refs: RouteRefs): RouteSpec {
   const { backend, ip_restriction: restriction, circuit_breaker: breaker, compression, user_agent_filter: uaFilter } = route;
@@ -172,6 +176,7 @@ function compileRoute(edgeId: string, route: RouteConfig, refs: RouteRefs): Rout
   if (route.saml !== undefined && isEnabled(route.saml)) modules.saml = compileSaml(route.saml);
   return {
     id: route.id,
+    slot: refs.routeSlots.trySlotFor(`${edgeId}/${route.id}`),
     matchType: route.match_type,
     match: route.match,
     backend: backend !== undefined && isEnabled(backend) ? refs.backends.get(backend.backend_id) ?? -1 : -1,
@@ -207,7 +212,9 @@ export function buildGeneration(loaded: LoadedConfig, generation: number, slots:
   const hostEntries: HostEntry[] = [];
   const listeners = new Map<string, ListenerPlan>();
   const certificates: Record<string, CertificateSpec> = {};
-  const routeRefs: RouteRefs = { backends: backends.index, policies: policyIndex, slots };
+  const metricSlots = metricSlotsOf(slots.edges);
+  metricSlots.backends = slots.backends;
+  const routeRefs: RouteRefs = { backends: backends.index, policies: policyIndex, slots, routeSlots: metricSlots.routes };
 
   config.edges.forEach((edge: Edge) => {
     const termination = edge.tls_termination;

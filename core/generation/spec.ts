@@ -31,6 +31,8 @@ export interface EdgeSpec {
 
 export interface RouteSpec {
   id: string;
+  /** Stable metrics slot of "<edge id>/<route id>" (counters' MAX_ROUTES); -1 or absent = not counted per route. */
+  slot?: number;
   matchType: 'exact_path' | 'path_prefix';
   match: string;
   /** Index into GenerationSpec.backends, or -1 when the route has no (enabled) backend. */

@@ -75,6 +75,8 @@ export class Transaction implements UpstreamHandler {
   onDone: (() => void) | null = null;
   firstResponseByteMs = 0;
   private continueSent = false;
+  /** The route this request matched, or null (metrics read its slot and backend). */
+  get routeSpec(): RouteSpec | null { return this.route?.spec ?? null; }
   /** A module waiting for the whole request body (Exchange.readBody). */
   private bodyWaiter: { maxBytes: number; keep: boolean; resolve: (body: Buffer | null) => void } | null = null;
 

@@ -18,6 +18,8 @@ import type { AuthWorkerContext } from './auth/flow.js';
 /** What a worker keeps across connections for HTTP. */
 export interface HttpWorkerState {
   counters: Counters;
+  /** This thread's worker slot in the counters. */
+  workerIndex: number;
   breakers: Breakers;
   pools: UpstreamPools;
   /** Identity modules: the daemon's root key and this worker's caches. */
@@ -26,8 +28,8 @@ export interface HttpWorkerState {
   completed(x: Exchange, spec: GenerationSpec, scheme: 'http' | 'https', tx: Transaction): void;
 }
 
-export function createHttpWorkerState(counters: Counters, breakers: Breakers, completed: HttpWorkerState['completed'], auth: AuthWorkerContext): HttpWorkerState {
-  return { counters, breakers, pools: new UpstreamPools({ connectTimeoutMs: 10_000, idleTimeoutMs: 30_000, maxIdle: 128 }), completed, auth };
+export function createHttpWorkerState(counters: Counters, breakers: Breakers, completed: HttpWorkerState['completed'], auth: AuthWorkerContext, workerIndex = 0): HttpWorkerState {
+  return { counters, workerIndex, breakers, pools: new UpstreamPools({ connectTimeoutMs: 10_000, idleTimeoutMs: 30_000, maxIdle: 128 }), completed, auth };
 }
 
 // One ForwardContext per generation and scheme, made on the generation's first connection (not per
@@ -55,6 +57,13 @@ function newForwardContext(state: HttpWorkerState, spec: GenerationSpec, scheme:
       counters.addEdge(x.edgeSlot, EdgeField.Requests, 1);
       if (x.errorCode !== '') counters.addEdge(x.edgeSlot, EdgeField.EdgeAnswered, 1);
       if (x.status >= 500) counters.addEdge(x.edgeSlot, EdgeField.Responses5xx, 1);
+      const route = tx.routeSpec;
+      // The backend counts only requests that went its way (not those a module answered first).
+      const backend = route !== null && route.backend >= 0 && x.vars.backendId !== undefined ? spec.backends[route.backend] : undefined;
+      counters.recordRequest({
+        worker: state.workerIndex, routeSlot: route?.slot ?? -1, backendSlot: backend?.slot ?? -1,
+        status: x.status, bytesIn: x.requestBodyBytes, bytesOut: x.responseBodyBytes, durationMs: Date.now() - x.startMs,
+      });
       state.completed(x, spec, scheme, tx);
     },
   };

@@ -75,6 +75,7 @@ t.test('https routes carry their enabled modules, lower-cased headers and ms dur
     id: 'edghtsrt_edghts_app_0',
     matchType: 'path_prefix',
     match: '/',
+    slot: 0,
     backend: 0,
     maxRequestBodyBytes: 104_857_600,
     modules: {
@@ -88,6 +89,7 @@ t.test('https routes carry their enabled modules, lower-cased headers and ms dur
     id: 'rt_status',
     matchType: 'exact_path',
     match: '/status',
+    slot: 1,
     backend: 1,
     maxRequestBodyBytes: 0,
     modules: {

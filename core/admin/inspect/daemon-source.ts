@@ -1,0 +1,39 @@
+// The daemon's InspectionSource: worker load from the shared counters, breaker states from the shared
+// breaker table, route status counts tallied from the event stream (only while a page listens).
+import type { Breakers } from '../../tables/breakers.js';
+import type { EventHub } from '../../events/hub.js';
+import type { InspectionSnapshot, InspectionSource, WorkerLoad } from './source.js';
+import { RouteStatusTally } from './tally.js';
+
+export interface DaemonInspectionInputs {
+  events: EventHub;
+  breakers: Breakers;
+  /** Breaker slots by "<edge>/<route>", as the generation assigned them. */
+  breakerSlots(): Iterable<[string, number]>;
+  workers(): WorkerLoad[];
+}
+
+export function daemonInspectionSource(inputs: DaemonInspectionInputs): InspectionSource {
+  const tally = new RouteStatusTally();
+  let listeners = 0;
+  let stopTally: (() => void) | null = null;
+  return {
+    snapshot(): InspectionSnapshot {
+      const breakers = [...inputs.breakerSlots()].map(([key, slot]) => {
+        const cut = key.indexOf('/');
+        const state = inputs.breakers.state(slot);
+        return { edge: key.slice(0, cut), route: key.slice(cut + 1), state: state.state, trips: state.trips };
+      });
+      return { routes: tally.snapshot(), breakers, workers: inputs.workers() };
+    },
+    onEvents(listener) {
+      // the tally runs while some page is open, like the feed itself
+      if (listeners++ === 0) stopTally = inputs.events.listen((events) => tally.add(events));
+      const stop = inputs.events.listen((events) => listener(events as unknown as object[]));
+      return () => {
+        stop();
+        if (--listeners === 0) { stopTally?.(); stopTally = null; }
+      };
+    },
+  };
+}
