@@ -26,6 +26,7 @@ import { EventHub } from './events/hub.js';
 import { daemonInspectionSource } from './admin/inspect/daemon-source.js';
 import { startAdminServer, type AdminServer } from './admin/server.js';
 import { openDaemonEventApi } from './api/daemon-wiring.js';
+import { wireEventRouter, type RouterWiring } from './events/router-wiring.js';
 import type { EventApi } from './api/index.js';
 import { renderMetrics } from './admin/metrics.js';
 import { log, errorFields } from './log.js';
@@ -65,6 +66,8 @@ export class Daemon {
   private readonly listeners: Listeners;
   private admin: AdminServer | null = null;
   readonly eventApi: EventApi | null;
+  /** Subscriptions → destinations; `eventRouter.stats()` for /metrics. */
+  readonly eventRouter: RouterWiring;
   private watcher: FSWatcher | null = null;
   private readonly reloads = { ok: 0, failed: 0 };
   private reloading: Promise<ReloadResult> | null = null;
@@ -86,6 +89,8 @@ export class Daemon {
     this.events = new EventHub(this.sink);
     // Event Subscriptions API: durable store in admin.state_dir, audit events into the event output.
     this.eventApi = openDaemonEventApi(() => this.loaded, (line) => this.events.publish(line + '\n', 1));
+    // Event subscriptions: routes every hub batch; rebuilt on API changes and reloads (core/events/router-wiring.ts).
+    this.eventRouter = wireEventRouter({ hub: this.events, api: this.eventApi, sink: this.sink, current: () => this.loaded });
     const onEvents = (data: string, count: number): void => this.events.publish(data, count);
     const native = this.native;
     // One key for the identity modules' cookies, made here once so that every worker (and a restarted
@@ -225,6 +230,7 @@ export class Daemon {
       await this.pool?.stop();
       this.admin?.close();
       this.eventApi?.close();
+      await this.eventRouter.close();
       await this.sink.close();
     })();
     return this.stopping;
@@ -253,6 +259,7 @@ export class Daemon {
           generation: this.generation,
           reloads: this.reloads,
           events: { written: this.sink.written, dropped: this.sink.dropped },
+          destinations: this.eventRouter.stats(),
           nativeLoaded: !this.degraded,
         }),
       }),

@@ -28,6 +28,8 @@ export interface MetricsSnapshot {
   generation: number;
   reloads: { ok: number; failed: number };
   events: { written: number; dropped: number };
+  /** Subscription destinations (the event router's per-destination counters, in records). */
+  destinations?: ReadonlyArray<{ id: string; target: string; delivered: number; dropped: number; retried: number; failed: number; buffered_bytes: number }>;
   nativeLoaded: boolean;
 }
 
@@ -165,6 +167,11 @@ function collectors(read: () => MetricsSnapshot): Collector[] {
     (m) => [{ labels: { result: 'ok' }, value: m.reloads.ok }, { labels: { result: 'failed' }, value: m.reloads.failed }]);
   add('edgeplane_events_written_total', 'counter', 'Events written to the event sink.', (m) => [{ labels: {}, value: m.events.written }]);
   add('edgeplane_events_dropped_total', 'counter', 'Events dropped because the sink could not keep up.', (m) => [{ labels: {}, value: m.events.dropped }]);
+  add('edgeplane_event_destination_records_total', 'counter', 'Event records per subscription destination by outcome: delivered, dropped (buffer or retention), retried, failed (gave up).',
+    (m) => (m.destinations ?? []).flatMap((d) => (['delivered', 'dropped', 'retried', 'failed'] as const)
+      .map((outcome) => ({ labels: { destination: d.id, target: d.target, outcome }, value: d[outcome] }))));
+  add('edgeplane_event_destination_buffered_bytes', 'gauge', 'Bytes of event records waiting in each subscription destination\'s bounded buffer.',
+    (m) => (m.destinations ?? []).map((d) => ({ labels: { destination: d.id, target: d.target }, value: d.buffered_bytes })));
   add('edgeplane_native_addon_loaded', 'gauge', '1 when the native addon is loaded; 0 = degraded single-thread mode.', (m) => [{ labels: {}, value: m.nativeLoaded ? 1 : 0 }]);
   return c;
 }

@@ -14,7 +14,7 @@ export interface AdminHandlers {
   /** Present only when debug endpoints are on. */
   crashWorker?(index: number): AdminReply;
   /** The Event Subscriptions API; absent = its paths answer 404 like any unknown path. */
-  api?(req: ApiRequest): ApiReply;
+  api?(req: ApiRequest): ApiReply | Promise<ApiReply>;
   /** The live inspection page (/inspect) and its WebSocket feed (/inspect/live). */
   inspection?: InspectionSource;
 }
@@ -54,7 +54,7 @@ function guarded(res: UwsResponse, make: () => AdminReply): void {
  * Reads the headers now (uWS's request is only valid during this call), the body as it arrives (at
  * most MAX_BODY_BYTES: past that the API answers 413 at once), then answers, unless the client left.
  */
-function serveApi(res: BodyResponse, req: FullRequest, path: string, api: (req: ApiRequest) => ApiReply): void {
+function serveApi(res: BodyResponse, req: FullRequest, path: string, api: (req: ApiRequest) => ApiReply | Promise<ApiReply>): void {
   const request: ApiRequest = {
     method: req.getMethod().toLowerCase(),
     path,
@@ -71,12 +71,21 @@ function serveApi(res: BodyResponse, req: FullRequest, path: string, api: (req: 
   const answer = (): void => {
     if (aborted || answered) return;
     answered = true;
-    let reply: ApiReply;
+    const internal = (err: unknown): ApiReply => ({ status: 500, body: JSON.stringify({ error_code: 'ERR_EDGEPLANE_5001', status_code: 500, msg: `internal error: ${(err as Error).message}`, details: {} }) });
+    let pending: ApiReply | Promise<ApiReply>;
     try {
-      reply = api(request);
+      pending = api(request);
     } catch (err) {
-      reply = { status: 500, body: JSON.stringify({ error_code: 'ERR_EDGEPLANE_5001', status_code: 500, msg: `internal error: ${(err as Error).message}`, details: {} }) };
+      pending = internal(err);
     }
+    // Most routes answer at once; some (a test event, a deletion) later: then only if the client is still there.
+    if (pending instanceof Promise) {
+      void pending.catch(internal).then((reply) => { if (!aborted) respond(reply); });
+      return;
+    }
+    respond(pending);
+  };
+  const respond = (reply: ApiReply): void => {
     const write = (): void => {
       res.writeStatus(`${reply.status} ${STATUS_TEXT[reply.status] ?? ''}`).writeHeader('cache-control', 'no-store');
       if (reply.status === 204) { if (res.endWithoutBody) res.endWithoutBody(); else res.end(); return; }

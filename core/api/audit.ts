@@ -9,9 +9,12 @@ import type { Principal } from './auth.js';
 export const AUDIT_LOG_FILE = 'audit.ndjson';
 export const ACCOUNT_ID = 'ac_edgeplane';
 
+/** Audit types this log writes: the resources' (subscribable), and edgeplane's record deletions. */
+export type ApiAuditType = AuditEventType | 'event_records_deleted.v0';
+
 export interface AuditEnvelope {
   event_id: string;
-  event_type: AuditEventType;
+  event_type: ApiAuditType;
   event_timestamp: string;
   account_id: string;
   object: unknown;
@@ -25,7 +28,7 @@ export class AuditLog {
     this.fd = openSync(join(dir, AUDIT_LOG_FILE), 'a', 0o600);
   }
 
-  record(type: AuditEventType, object: unknown, principal: Principal): void {
+  record(type: ApiAuditType, object: unknown, principal: Principal): void {
     const event: AuditEnvelope = {
       event_id: `ev_${randomBytes(16).toString('hex').slice(0, 26)}`,
       event_type: type,

@@ -5,12 +5,17 @@ import type { LoadedConfig } from '../config/load.js';
 import { log } from '../log.js';
 import { openEventApi, type EventApi } from './index.js';
 
+/** admin.state_dir, or edgeplane-state next to the config file. */
+export function stateDirFor(loaded: LoadedConfig): string {
+  return loaded.config.admin?.state_dir ?? join(loaded.sourcePath === null ? process.cwd() : dirname(loaded.sourcePath), 'edgeplane-state');
+}
+
 /** Null when the config has no admin listener (the API has nowhere to be served). */
 export function openDaemonEventApi(current: () => LoadedConfig, emitLine: (line: string) => void): EventApi | null {
   const loaded = current();
   const admin = loaded.config.admin;
   if (admin === null) return null;
-  const stateDir = admin.state_dir ?? join(loaded.sourcePath === null ? process.cwd() : dirname(loaded.sourcePath), 'edgeplane-state');
+  const stateDir = stateDirFor(loaded);
   const api = openEventApi({
     stateDir,
     keys: () => current().config.admin?.api_keys ?? [],

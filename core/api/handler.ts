@@ -1,7 +1,6 @@
 // The Event Subscriptions API over HTTP (spec §1.2 conventions, §1.8 resources), independent of the
 // server that carries it: a request in (method, path, query, headers, body), a JSON reply out.
-import type { AuditEventType } from '../events/model.js';
-import type { AuditLog } from './audit.js';
+import type { AuditLog, ApiAuditType } from './audit.js';
 import { matchKey, principalFor, type Principal } from './auth.js';
 import { ApiError, E, errorBody } from './errors.js';
 import type { EventResources } from './resources.js';
@@ -28,7 +27,28 @@ export interface ApiReply { status: number; body: string }
 
 /** Paths the API serves; the admin server sends these here. */
 export function isApiPath(path: string): boolean {
-  return /^\/event_(destinations|subscriptions)(\/|$)/.test(path);
+  return /^\/event_(destinations|subscriptions|records)(\/|$)/.test(path);
+}
+
+/** What an extension route gets: the request's parts the core routes use, already authenticated. */
+export interface ExtensionContext {
+  base: string;
+  params: string[];
+  /** The JSON object body (the same checks as the core routes: content type, size, object). */
+  body(): Json;
+  /** An empty body is allowed: then {}. */
+  optionalBody(): Json;
+  audit(type: ApiAuditType, object: unknown): void;
+}
+
+/**
+ * edgeplane extensions served next to the spec's routes (tried first; the daemon's event router adds
+ * them once it exists). A route may answer later (a test event waits on the receiver).
+ */
+export interface ApiExtensions {
+  routes: Array<{ pattern: RegExp; method: string; run: (ctx: ExtensionContext) => ApiReply | Promise<ApiReply> }>;
+  /** A read-only `stats` object added to GET /event_destinations/{id}. */
+  destinationStats?(id: string): unknown;
 }
 
 export interface ApiHandlerOptions {
@@ -36,17 +56,22 @@ export interface ApiHandlerOptions {
   audit: AuditLog | null;
   /** Current keys (a reload may change them); none = the API is off. */
   keys: () => readonly string[];
+  extensions?: () => ApiExtensions | null;
 }
 
 type Route = (req: ApiRequest, ctx: Ctx) => ApiReply;
 interface Ctx { base: string; principal: Principal; params: string[] }
 
-const json = (status: number, body: unknown): ApiReply => ({ status, body: JSON.stringify(body) });
+export const json = (status: number, body: unknown): ApiReply => ({ status, body: JSON.stringify(body) });
 const noContent: ApiReply = { status: 204, body: '' };
 
-export function createApiHandler(opts: ApiHandlerOptions): (req: ApiRequest) => ApiReply {
+export function createApiHandler(opts: ApiHandlerOptions): (req: ApiRequest) => ApiReply | Promise<ApiReply> {
   const { resources } = opts;
-  const audit = (type: AuditEventType, object: unknown, ctx: Ctx) => opts.audit?.record(type, object, ctx.principal);
+  const audit = (type: ApiAuditType, object: unknown, ctx: Ctx) => opts.audit?.record(type, object, ctx.principal);
+  const withStats = (d: ReturnType<typeof renderDestination>) => {
+    const stats = opts.extensions?.()?.destinationStats?.(d.id);
+    return stats === undefined ? d : { ...d, stats };
+  };
 
   const routes: Array<[RegExp, Record<string, Route>]> = [
     [/^\/event_destinations$/, {
@@ -58,7 +83,7 @@ export function createApiHandler(opts: ApiHandlerOptions): (req: ApiRequest) => 
       },
     }],
     [/^\/event_destinations\/([^/]+)$/, {
-      get: (_req, ctx) => json(200, renderDestination(ctx.base, resources.destination(ctx.params[0]!))),
+      get: (_req, ctx) => json(200, withStats(renderDestination(ctx.base, resources.destination(ctx.params[0]!)))),
       patch: (req, ctx) => {
         const out = renderDestination(ctx.base, resources.updateDestination(ctx.params[0]!, body(req)));
         audit('event_destination_updated.v0', out, ctx);
@@ -115,6 +140,11 @@ export function createApiHandler(opts: ApiHandlerOptions): (req: ApiRequest) => 
     }],
   ];
 
+  const failed = (err: unknown): ApiReply => {
+    if (err instanceof ApiError) return json(err.status, errorBody(err));
+    throw err;
+  };
+
   return (req) => {
     try {
       const keys = opts.keys();
@@ -123,6 +153,19 @@ export function createApiHandler(opts: ApiHandlerOptions): (req: ApiRequest) => 
       if (key === null) throw E.unauthorized();
       if (req.ngrokVersion.trim() !== '2') throw E.versionMissing();
       const base = `http://${req.host}`;
+      for (const route of opts.extensions?.()?.routes ?? []) {
+        const match = route.pattern.exec(req.path);
+        if (match === null || route.method !== req.method) continue;
+        const principal = principalFor(key, base);
+        const reply = route.run({
+          base,
+          params: match.slice(1).map((p) => safeDecode(p)),
+          body: () => body(req),
+          optionalBody: () => (req.body === null || req.body.length === 0 ? {} : body(req)),
+          audit: (type, object) => opts.audit?.record(type, object, principal),
+        });
+        return reply instanceof Promise ? reply.catch(failed) : reply;
+      }
       for (const [pattern, methods] of routes) {
         const match = pattern.exec(req.path);
         if (match === null) continue;
@@ -133,8 +176,7 @@ export function createApiHandler(opts: ApiHandlerOptions): (req: ApiRequest) => 
       }
       throw E.noRoute(req.path);
     } catch (err) {
-      if (err instanceof ApiError) return json(err.status, errorBody(err));
-      throw err;
+      return failed(err);
     }
   };
 }

@@ -3,11 +3,11 @@
 import { existsSync } from 'node:fs';
 import type { EventDestination, EventSubscription } from '../events/model.js';
 import { AuditLog, type AuditEnvelope } from './audit.js';
-import { createApiHandler, type ApiReply, type ApiRequest } from './handler.js';
+import { createApiHandler, type ApiExtensions, type ApiReply, type ApiRequest } from './handler.js';
 import { EventResources, type ConfigResources } from './resources.js';
 import { DurableStore, type StoreOptions } from './store.js';
 
-export { isApiPath, MAX_BODY_BYTES, type ApiRequest, type ApiReply } from './handler.js';
+export { isApiPath, json, MAX_BODY_BYTES, type ApiRequest, type ApiReply, type ApiExtensions, type ExtensionContext } from './handler.js';
 export type { AuditEnvelope } from './audit.js';
 
 export interface EventApiOptions {
@@ -22,7 +22,10 @@ export interface EventApiOptions {
 }
 
 export interface EventApi {
-  handle(req: ApiRequest): ApiReply;
+  /** Core routes answer at once; extension routes may answer later. */
+  handle(req: ApiRequest): ApiReply | Promise<ApiReply>;
+  /** Adds (replaces) the edgeplane extension routes (the daemon's event router provides them). */
+  extend(extensions: ApiExtensions): void;
   resources: EventResources;
   /** Null when the API is off and no state directory exists yet. */
   store: DurableStore | null;
@@ -39,8 +42,10 @@ export function openEventApi(opts: EventApiOptions): EventApi {
   const audit = store === null ? null : new AuditLog(opts.stateDir, opts.onAudit, opts.warn);
   const resources = new EventResources(store, opts.config);
   checkConfigReferences(opts.config(), resources.destinations(), opts.warn);
+  let extensions: ApiExtensions | null = null;
   return {
-    handle: createApiHandler({ resources, audit, keys: opts.keys }),
+    handle: createApiHandler({ resources, audit, keys: opts.keys, extensions: () => extensions }),
+    extend(next) { extensions = next; },
     resources,
     store,
     close() { audit?.close(); store?.close(); },

@@ -17,7 +17,19 @@ export interface ConfigResources {
 const newestFirst = (a: { id: string }, b: { id: string }) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0);
 
 export class EventResources {
+  private readonly changeListeners = new Set<() => void>();
+
   constructor(private readonly store: DurableStore | null, private readonly config: () => ConfigResources) {}
+
+  /** Called after every stored change (the event router rebuilds); returns the unsubscribe function. */
+  onChange(listener: () => void): () => void {
+    this.changeListeners.add(listener);
+    return () => { this.changeListeners.delete(listener); };
+  }
+
+  private changed(): void {
+    for (const listener of this.changeListeners) listener();
+  }
 
   // ---- reads ----
 
@@ -189,6 +201,7 @@ export class EventResources {
       if (err instanceof StoreError) throw E.storeFailed(err.message);
       throw err;
     }
+    this.changed();
   }
 
   private remove(collection: string, id: string): void {
@@ -197,6 +210,7 @@ export class EventResources {
       if (err instanceof StoreError) throw E.storeFailed(err.message);
       throw err;
     }
+    this.changed();
   }
 }
 

@@ -9,6 +9,10 @@ export class EventSink {
   private stream: NodeJS.WritableStream | WriteStream | null;
   dropped = 0;
   written = 0;
+  /** Lines written while exclusive() has the file closed; they go to the file when it reopens. */
+  private held: string[] | null = null;
+  private heldBytes = 0;
+  private closing = false;
 
   constructor(readonly target: string | null) {
     if (target === null) this.stream = null;
@@ -22,6 +26,13 @@ export class EventSink {
 
   /** `lines` is one or more complete NDJSON lines, each ending in '\n'. */
   write(lines: string, count: number): void {
+    if (this.held !== null) {
+      if (this.heldBytes > MAX_PENDING_BYTES) { this.dropped += count; return; }
+      this.held.push(lines);
+      this.heldBytes += lines.length;
+      this.written += count;
+      return;
+    }
     const stream = this.stream;
     if (stream === null) return;
     const pending = (stream as { writableLength?: number }).writableLength ?? 0;
@@ -33,7 +44,31 @@ export class EventSink {
     this.written += count;
   }
 
+  /**
+   * Runs `work(path)` with the event file closed (the deletion API rewrites it atomically), then
+   * reopens it and appends the lines written meanwhile. Only for a file target.
+   */
+  async exclusive<T>(work: (path: string) => Promise<T>): Promise<T> {
+    const target = this.target;
+    if (target === null || target === '-' || this.held !== null || this.stream === null) throw new Error('event sink: no file to work on, or busy');
+    const old = this.stream as WriteStream;
+    this.held = [];
+    this.heldBytes = 0;
+    await new Promise<void>((resolve) => old.end(resolve));
+    try {
+      return await work(target);
+    } finally {
+      const held = this.held;
+      this.held = null;
+      const file = createWriteStream(target, { flags: 'a' });
+      file.on('error', (err) => log.error('event file failed; events are dropped from now on', { file: target, ...errorFields(err) }));
+      for (const lines of held) file.write(lines);
+      if (this.closing) file.end(); else this.stream = file;
+    }
+  }
+
   close(): Promise<void> {
+    this.closing = true;
     const stream = this.stream;
     this.stream = null;
     if (stream === null || stream === process.stdout) return Promise.resolve();
