@@ -51,7 +51,8 @@ const PEEK_FAILURES = ['no_sni', 'not_tls', 'malformed', 'timeout', 'closed', 'e
 const STATUS_CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'];
 const BREAKER_STATES: BreakerStateName[] = ['closed', 'open', 'half_open'];
 
-function splitRouteKey(key: string): Labels {
+/** "<edge id>/<route id>" (the generation's route and breaker slot keys) → its two ids. */
+export function splitRouteKey(key: string): { edge: string; route: string } {
   const cut = key.indexOf('/');
   return { edge: key.slice(0, cut), route: key.slice(cut + 1) };
 }

@@ -4,6 +4,7 @@ import type { Breakers } from '../../tables/breakers.js';
 import type { EventHub } from '../../events/hub.js';
 import type { InspectionSnapshot, InspectionSource, WorkerLoad } from './source.js';
 import { RouteStatusTally } from './tally.js';
+import { splitRouteKey } from '../metrics.js';
 
 export interface DaemonInspectionInputs {
   events: EventHub;
@@ -20,9 +21,8 @@ export function daemonInspectionSource(inputs: DaemonInspectionInputs): Inspecti
   return {
     snapshot(): InspectionSnapshot {
       const breakers = [...inputs.breakerSlots()].map(([key, slot]) => {
-        const cut = key.indexOf('/');
         const state = inputs.breakers.state(slot);
-        return { edge: key.slice(0, cut), route: key.slice(cut + 1), state: state.state, trips: state.trips };
+        return { ...splitRouteKey(key), state: state.state, trips: state.trips };
       });
       return { routes: tally.snapshot(), breakers, workers: inputs.workers() };
     },

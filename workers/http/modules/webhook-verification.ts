@@ -6,6 +6,7 @@
 import type { WebhookVerificationSpec } from '../../../core/generation/spec.js';
 import { MAX_READ_BODY_BYTES, type EdgeResponse, type Exchange, type HttpModule } from '../exchange.js';
 import type { CompileContext } from '../pipeline.js';
+import { header } from '../webhooks/crypto.js';
 import { findProvider } from '../webhooks/providers/index.js';
 import { refuse, type ChallengeAnswer, type Verdict, type WebhookRequest } from '../webhooks/types.js';
 import { webhookWorkerContext } from '../webhooks/worker-context.js';
@@ -34,16 +35,10 @@ function challengeResponse(answer: ChallengeAnswer): EdgeResponse {
   return { status: answer.status, errorCode: '', body: answer.body, headers: answer.contentType === '' ? [] : ['content-type', answer.contentType] };
 }
 
-function firstHeader(x: Exchange, name: string): string | undefined {
-  const h = x.requestHeaders;
-  for (let i = 0; i < h.length; i += 2) if (h[i] === name) return h[i + 1];
-  return undefined;
-}
-
 /** The request as the provider addressed it: the Host header as sent (with its port), the raw target. */
 function webhookRequest(x: Exchange, body: Uint8Array): WebhookRequest {
   const scheme = x.conn.tlsVersion === '' ? 'http' : 'https';
-  const authority = firstHeader(x, 'host') ?? x.host;
+  const authority = header(x.requestHeaders, 'host') ?? x.host;
   const q = x.rawUrl.indexOf('?');
   return {
     method: x.method.toUpperCase(),
