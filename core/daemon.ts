@@ -29,6 +29,7 @@ import { openDaemonEventApi } from './api/daemon-wiring.js';
 import { wireEventRouter, type RouterWiring } from './events/router-wiring.js';
 import type { EventApi } from './api/index.js';
 import { renderMetrics } from './admin/metrics.js';
+import { TunnelSessions } from './tunnel/sessions.js';
 import { log, errorFields } from './log.js';
 import { generateRootKey, parseRootKey } from '../workers/http/auth/keys.js';
 
@@ -62,6 +63,8 @@ export class Daemon {
   private readonly sink: EventSink;
   /** Every event batch passes here: to the sink, the subscription router and the inspection page. */
   readonly events: EventHub;
+  /** Agent sessions, from the legs the workers report. */
+  readonly tunnelSessions: TunnelSessions;
   private readonly acceptor: Acceptor;
   private readonly listeners: Listeners;
   private admin: AdminServer | null = null;
@@ -92,6 +95,8 @@ export class Daemon {
     // Event subscriptions: routes every hub batch; rebuilt on API changes and reloads (core/events/router-wiring.ts).
     this.eventRouter = wireEventRouter({ hub: this.events, api: this.eventApi, sink: this.sink, current: () => this.loaded });
     const onEvents = (data: string, count: number): void => this.events.publish(data, count);
+    this.tunnelSessions = new TunnelSessions((line) => this.events.publish(line + '\n', 1));
+    const tunnelSessions = this.tunnelSessions;
     const native = this.native;
     // One key for the identity modules' cookies, made here once so that every worker (and a restarted
     // one) opens every session. Configured, it also survives restarts; a reload cannot change it.
@@ -104,8 +109,12 @@ export class Daemon {
       closeFd: (fd) => { try { native.close(fd); } catch (err) { log.warn('close of an unadopted fd failed', { fd, ...errorFields(err) }); } },
       onEvents,
       authRootKey,
+      onTunnelLeg: (report) => tunnelSessions.onLeg(report),
+      onWorkerExit: (index) => tunnelSessions.dropWorker(index),
     });
-    this.local = native === null ? new WorkerRuntime(this.counters, 0, this.breakerBuffer, onEvents, authRootKey, this.sharedStoreBuffer) : null;
+    this.local = native === null
+      ? new WorkerRuntime(this.counters, 0, this.breakerBuffer, onEvents, authRootKey, this.sharedStoreBuffer, { workerCount: 1, report: (report) => tunnelSessions.onLeg(report) })
+      : null;
     this.acceptor = new Acceptor({
       counters: this.counters,
       native: this.native,
@@ -227,6 +236,7 @@ export class Daemon {
         this.local!.events.flush();
       }
       log.info(drained ? 'drained' : 'drain deadline reached; closing remaining connections', { signal });
+      this.local?.tunnels.closeAll('edge stopping');
       await this.pool?.stop();
       this.admin?.close();
       this.eventApi?.close();
@@ -238,6 +248,8 @@ export class Daemon {
 
   private startAdmin(listen: string, debug: boolean): Promise<AdminServer> {
     const json = (status: number, body: unknown) => ({ status, contentType: 'application/json', body: JSON.stringify(body, null, 2) + '\n' });
+    // read at each scrape/snapshot: a reload may add or drop tunnel_group backends
+    const tunnelGroups = () => this.loaded.config.backends.flatMap((b) => (b.type === 'tunnel_group' ? [{ backend: b.id, labels: b.labels }] : []));
     return startAdminServer(listen, {
       healthz: () => json(this.stopping === null ? 200 : 503, {
         status: this.stopping === null ? 'ok' : 'draining',
@@ -261,6 +273,7 @@ export class Daemon {
           events: { written: this.sink.written, dropped: this.sink.dropped },
           destinations: this.eventRouter.stats(),
           nativeLoaded: !this.degraded,
+          tunnels: { sessions: this.tunnelSessions.list(), groups: tunnelGroups(), started: this.tunnelSessions.started, stopped: this.tunnelSessions.stopped },
         }),
       }),
       config: () => json(200, { generation: this.generation, config: redactConfig(this.loaded) }),
@@ -274,6 +287,7 @@ export class Daemon {
         breakerSlots: () => this.slots.breakers.entries(),
         workers: () => (this.pool?.stats() ?? [{ index: 0, active: this.counters.workerActive(0), handled: this.counters.workerHandled(0) }])
           .map((w) => ({ worker: w.index, active: w.active, handled: Number(w.handled) })),
+        tunnels: () => ({ sessions: this.tunnelSessions.list(), groups: tunnelGroups() }),
       }),
     });
   }

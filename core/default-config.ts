@@ -12,6 +12,9 @@ export const DEFAULT_TLS_PORT = 8443;
 export const DEFAULT_TCP_PORT = 9000;
 export const DEFAULT_PLAIN_HTTP_PORT = 8080;
 export const DEFAULT_ADMIN = '127.0.0.1:4040';
+export const DEFAULT_TUNNEL_PORT = 4443;
+/** The demo's agent token: the demo listens on loopback only and says so; real configs use their own secret. */
+export const DEMO_AUTHTOKEN = 'edgeplane-demo-authtoken';
 
 export interface DefaultSetup { config: Record<string, unknown>; hints: string[]; close(): void }
 
@@ -68,6 +71,9 @@ export async function createDefaultSetup(): Promise<DefaultSetup> {
       { id: 'bkd_secure', type: 'static_address', address: `127.0.0.1:${securePort}` },
       { id: 'bkd_app', type: 'static_address', address: `127.0.0.1:${appPort}` },
       { id: 'bkd_status', type: 'http_response', status_code: 200, headers: { 'content-type': 'text/plain' }, body: 'edgeplane demo: ok\n' },
+      { id: 'bkd_agents', type: 'tunnel_group', labels: { app: 'demo' } },
+      { id: 'bkd_no_agent', type: 'http_response', status_code: 503, headers: { 'content-type': 'text/plain' }, body: 'edgeplane demo: no agent with label app=demo is online (start one with `edgeplane agent`, see the hints)\n' },
+      { id: 'bkd_agent_or_page', type: 'failover', backends: ['bkd_agents', 'bkd_no_agent'] },
     ],
     edges: [
       {
@@ -90,10 +96,12 @@ export async function createDefaultSetup(): Promise<DefaultSetup> {
             response_headers: { add: { 'x-served-by': 'edgeplane on port ${conn.server_port}' } },
           },
           { id: 'rt_status', match_type: 'exact_path', match: '/status', backend: { backend_id: 'bkd_status' } },
+          { id: 'rt_agent', match_type: 'path_prefix', match: '/agent/', backend: { backend_id: 'bkd_agent_or_page' } },
         ],
       },
     ],
     http: { plain_listen: `127.0.0.1:${DEFAULT_PLAIN_HTTP_PORT}`, plain_mode: 'redirect' },
+    tunnel: { listen: `127.0.0.1:${DEFAULT_TUNNEL_PORT}`, certificate_id: 'cert_demo', authtokens: [{ id: 'cr_demo', token: DEMO_AUTHTOKEN, description: 'demo only' }] },
   };
   const hints = [
     'edgeplane is serving its embedded demo config. Try:',
@@ -104,6 +112,8 @@ export async function createDefaultSetup(): Promise<DefaultSetup> {
     `  curl -k --compressed -i https://app.localhost:${DEFAULT_TLS_PORT}/hello --resolve app.localhost:${DEFAULT_TLS_PORT}:127.0.0.1  # gzip and x-served-by from the route's modules`,
     `  curl -k https://app.localhost:${DEFAULT_TLS_PORT}/status --resolve app.localhost:${DEFAULT_TLS_PORT}:127.0.0.1      # route '/status': answered by the edge itself`,
     `  curl -i http://app.localhost:${DEFAULT_PLAIN_HTTP_PORT}/ --resolve app.localhost:${DEFAULT_PLAIN_HTTP_PORT}:127.0.0.1                 # cleartext HTTP: 308 to https`,
+    `  curl -k https://app.localhost:${DEFAULT_TLS_PORT}/agent/ --resolve app.localhost:${DEFAULT_TLS_PORT}:127.0.0.1      # route '/agent/': a tunnel group; 503 page until an agent is online`,
+    `  node dist/core/cli.js agent --edge 127.0.0.1:${DEFAULT_TUNNEL_PORT} --authtoken ${DEMO_AUTHTOKEN} --label app=demo --forward 127.0.0.1:${appPort} --insecure-skip-verify   # an agent for that group (demo certificate is self-signed)`,
     `  curl -s http://${DEFAULT_ADMIN}/metrics | grep edgeplane_edge                  # per-edge counters`,
     `  curl -s http://${DEFAULT_ADMIN}/config                                         # the running config, secrets redacted`,
     'Events (tcp_connection_closed.v0, http_request_complete.v0) are printed to stdout as NDJSON. Ctrl-C drains and stops.',

@@ -3,3 +3,5 @@
 export { Daemon, type DaemonOptions, type ReloadResult } from './daemon.js';
 export { loadConfigFile, loadConfigText, loadConfigObject, type LoadedConfig, type LoadOptions } from './config/load.js';
 export { ConfigError, type ConfigProblem } from './config/errors.js';
+// The tunnel agent as a library: dial an edge's tunnel listener and serve a tunnel group from this process.
+export { startAgent, Agent, AgentAuthError, AgentOptionsError, type AgentOptions, type CloseOptions, type LegUpEvent, type LegDownEvent, type StreamEvent, type StreamEndEvent } from './agent/agent.js';

@@ -117,7 +117,12 @@ export function serveConnection(socket: net.Socket, h: Handoff, spec: Generation
   const dialCtx = dialContext(spec, env);
   const connectUpstream = (client: net.Socket | tls.TLSSocket): void => {
     if (edge.backend < 0) { client.destroy(); return; }
-    dialBackend(dialCtx, edge.backend).then(
+    // What an agent needs to know about the stream (static endpoints ignore it).
+    const open = {
+      edge_id: edge.id, backend_id: spec.backends[edge.backend]?.id ?? '', protocol: edge.type === 'tcp' ? 'tcp' as const : 'tls' as const,
+      client_addr: `${h.clientIp}:${h.clientPort}`, terminate_tls: edge.terminateAtAgent, server_name: h.serverName,
+    };
+    dialBackend(dialCtx, edge.backend, open).then(
       ({ socket: upstream }) => {
         if (client.destroyed) { upstream.destroy(); return; }
         upstream.setNoDelay(true);

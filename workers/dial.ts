@@ -5,6 +5,8 @@ import net from 'node:net';
 import tls from 'node:tls';
 import type { BackendSpec, EndpointSpec } from '../core/generation/spec.js';
 import type { Counters } from '../core/tables/counters.js';
+import type { StreamOpen } from '../core/tunnel/protocol.js';
+import { agentLegs, isAgentEndpoint } from './tunnel/agent-legs.js';
 
 export class DialError extends Error {
   constructor(message: string, readonly code: string) { super(message); }
@@ -29,8 +31,13 @@ export function collectPlan(ctx: Pick<DialContext, 'backends' | 'counters'>, ind
   if (backend === undefined || depth > 16) return;
   switch (backend.kind) {
     case 'endpoints': {
-      const n = backend.endpoints.length;
-      if (n > 0) out.push(backend.endpoints[ctx.counters.nextRoundRobin(backend.slot) % n]!);
+      // Static tunnels first, then the online agent sessions whose labels match (issue 8).
+      const agents = backend.agentLabels === null ? null : agentLegs.matching(backend.agentLabels);
+      const fixed = backend.endpoints.length;
+      const n = fixed + (agents?.length ?? 0);
+      if (n === 0) return;
+      const i = ctx.counters.nextRoundRobin(backend.slot) % n;
+      out.push(i < fixed ? backend.endpoints[i]! : agents![i - fixed]!);
       return;
     }
     case 'weighted': {
@@ -50,8 +57,12 @@ export function collectPlan(ctx: Pick<DialContext, 'backends' | 'counters'>, ind
   }
 }
 
-/** Connects to one endpoint (TLS when the endpoint says so). */
-export function dialEndpoint(endpoint: EndpointSpec, timeoutMs: number): Promise<net.Socket> {
+/**
+ * Connects to one endpoint (TLS when the endpoint says so). An agent endpoint opens a stream on its
+ * session instead; `open` tells the agent what the stream carries.
+ */
+export function dialEndpoint(endpoint: EndpointSpec, timeoutMs: number, open?: Partial<StreamOpen>): Promise<net.Socket> {
+  if (isAgentEndpoint(endpoint)) return endpoint.agent.openStream(open ?? {}, timeoutMs) as unknown as Promise<net.Socket>;
   return new Promise((resolve, reject) => {
     const options = { host: endpoint.host, port: endpoint.port, allowHalfOpen: true };
     const socket: net.Socket = endpoint.tls
@@ -77,7 +88,6 @@ export function dialEndpoint(endpoint: EndpointSpec, timeoutMs: number): Promise
   });
 }
 
-/** Resolves with a connected upstream socket, or rejects with DialError when every candidate failed. */
 /** The endpoints to try for one connection, in order (advances the round-robin cursors once). */
 export function dialPlan(ctx: DialContext, backendIndex: number): EndpointSpec[] {
   const list: PlanItem[] = [];
@@ -85,16 +95,18 @@ export function dialPlan(ctx: DialContext, backendIndex: number): EndpointSpec[]
   return list as EndpointSpec[];
 }
 
-export async function dialBackend(ctx: DialContext, backendIndex: number): Promise<{ socket: net.Socket; endpoint: EndpointSpec }> {
+/** Resolves with a connected upstream socket, or rejects with DialError when every candidate failed. */
+export async function dialBackend(ctx: DialContext, backendIndex: number, open?: Partial<StreamOpen>): Promise<{ socket: net.Socket; endpoint: EndpointSpec }> {
   const list = dialPlan(ctx, backendIndex);
   if (list.length === 0) throw new DialError('no online endpoint for the backend', 'NO_ENDPOINT');
   let last: unknown;
   for (const endpoint of list) {
     try {
-      return { socket: await dialEndpoint(endpoint, ctx.connectTimeoutMs), endpoint };
+      return { socket: await dialEndpoint(endpoint, ctx.connectTimeoutMs, open), endpoint };
     } catch (err) {
       last = err;
     }
   }
   throw last instanceof Error ? last : new DialError('dial failed', 'DIAL_FAILED');
 }
+

@@ -5,7 +5,7 @@ export interface Handoff {
   /** Per-worker sequence number; the worker publishes the last one it adopted in shared counters. */
   seq: number;
   generation: number;
-  /** Index into GenerationSpec.hostports. */
+  /** Index into GenerationSpec.hostports, or PLAIN_HTTP_HOSTPORT / TUNNEL_HOSTPORT. */
   hostport: number;
   clientIp: string;
   clientPort: number;
@@ -19,4 +19,11 @@ export interface Handoff {
   /** performance.timeOrigin + performance.now() when the acceptor posted it (dispatch latency). */
   sentAt: number;
   ipDecision: 'allow' | 'block' | '';
+  /** Agent legs: the worker this leg is meant for (-1: any). */
+  preferredWorker: number;
 }
+
+/** Handoff.hostport of a connection to the cleartext HTTP listener (routed per request by Host). */
+export const PLAIN_HTTP_HOSTPORT = -1;
+/** Handoff.hostport of an agent connecting to the tunnel listener. */
+export const TUNNEL_HOSTPORT = -2;

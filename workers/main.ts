@@ -12,10 +12,11 @@ import { relayCapable } from './splice-pipe.js';
 
 const port = parentPort;
 if (port === null) throw new Error('workers/main.js must run as a worker thread');
-const { counterBuffer, breakerBuffer, sharedStoreBuffer, workerIndex, authRootKey } = workerData as { counterBuffer: SharedArrayBuffer; breakerBuffer: SharedArrayBuffer; sharedStoreBuffer?: SharedArrayBuffer; workerIndex: number; authRootKey?: Uint8Array };
+const { counterBuffer, breakerBuffer, sharedStoreBuffer, workerIndex, workerCount, authRootKey } = workerData as { counterBuffer: SharedArrayBuffer; breakerBuffer: SharedArrayBuffer; sharedStoreBuffer?: SharedArrayBuffer; workerIndex: number; workerCount: number; authRootKey?: Uint8Array };
 const counters = new Counters(counterBuffer);
 const send = (msg: FromWorker): void => port.postMessage(msg);
-const runtime = new WorkerRuntime(counters, workerIndex, breakerBuffer, (data, count) => send({ type: 'events', data, count }), authRootKey, sharedStoreBuffer);
+const runtime = new WorkerRuntime(counters, workerIndex, breakerBuffer, (data, count) => send({ type: 'events', data, count }), authRootKey, sharedStoreBuffer,
+  { workerCount, report: (report) => send({ type: 'tunnel_leg', report }) });
 
 const native = loadNative().addon;
 

@@ -17,6 +17,13 @@ import { drainHttp1 } from './http/h1.js';
 import { drainHttp2 } from './http/h2.js';
 import { createAuthWorkerContext } from './http/auth/flow.js';
 import { generateRootKey } from './http/auth/keys.js';
+import { TUNNEL_HOSTPORT } from './handoff.js';
+import { TunnelServer } from './tunnel/leg-server.js';
+import type { LegReport } from './tunnel/leg.js';
+import { agentLegs } from './tunnel/agent-legs.js';
+
+/** Where this runtime's agent legs are reported, and how many legs a session should hold (one per worker). */
+export interface TunnelOptions { workerCount: number; report: (report: LegReport) => void }
 
 interface Installed { spec: GenerationSpec; pins: number }
 
@@ -35,13 +42,14 @@ export class WorkerRuntime {
   private idleWaiters: Array<() => void> = [];
   private lastLoop: EventLoopUtilization = performance.eventLoopUtilization();
   private reportedDrops = 0;
+  readonly tunnels: TunnelServer;
 
   /**
    * `authRootKey`: the daemon's key for the identity modules' cookies, the same in every worker so that
    * any worker opens any session. Without one (benchmarks) this runtime makes its own.
    * `sharedStoreBuffer`: the daemon's shared store (session tokens, SAML replay set); without it that state is per thread.
    */
-  constructor(readonly counters: Counters, readonly workerIndex: number, breakerBuffer: SharedArrayBuffer, deliverEvents: (data: string, count: number) => void, authRootKey?: Uint8Array, sharedStoreBuffer?: SharedArrayBuffer) {
+  constructor(readonly counters: Counters, readonly workerIndex: number, breakerBuffer: SharedArrayBuffer, deliverEvents: (data: string, count: number) => void, authRootKey?: Uint8Array, sharedStoreBuffer?: SharedArrayBuffer, tunnel: TunnelOptions = { workerCount: 1, report: () => {} }) {
     this.events = new EventBatcher(deliverEvents);
     const events = this.events;
     this.env = {
@@ -50,6 +58,9 @@ export class WorkerRuntime {
       workerIndex,
       emitClosed: (event, spec) => this.events.add(serializeTcpConnectionClosed(event, spec.accountId)),
     };
+    this.tunnels = new TunnelServer(workerIndex, tunnel.workerCount, tunnel.report);
+    // A leg that goes away takes its keep-alive upstream connections with it.
+    agentLegs.onRemoved((endpoint) => this.env.http.pools.remove(endpoint));
     // Sampled here, read by the main thread at scrape time: no message per sample.
     setInterval(() => this.sampleLoad(), LOAD_SAMPLE_MS).unref();
   }
@@ -89,6 +100,7 @@ export class WorkerRuntime {
   install(spec: GenerationSpec): void {
     this.generations.set(spec.generation, { spec, pins: 0 });
     this.newest = Math.max(this.newest, spec.generation);
+    if (spec.generation === this.newest) this.tunnels.revalidate(spec);
     this.collect();
   }
 
@@ -102,13 +114,20 @@ export class WorkerRuntime {
   relayable(h: Handoff): boolean {
     const installed = this.generations.get(h.generation);
     const edge = installed === undefined ? undefined : edgeOf(h, installed.spec);
-    return edge !== undefined && !edge.terminate;
+    return edge !== undefined && !edge.terminate && !edge.viaAgents;
   }
 
   /** Serves a connection on the generation it was accepted under. */
   serve(socket: net.Socket, h: Handoff): void {
     const installed = this.begin(h);
     if (installed === undefined) { socket.destroy(); this.end(installed); return; }
+    if (h.hostport === TUNNEL_HOSTPORT) {
+      // An agent leg lives as long as the agent: it pins no generation and does not hold up a drain.
+      installed.pins--;
+      this.end(undefined);
+      this.tunnels.accept(socket, h, installed.spec, () => {});
+      return;
+    }
     if (h.hostport < 0) {
       // The cleartext HTTP listener: no edge until a Host header names one.
       const spec = installed.spec;

@@ -7,7 +7,7 @@ import type { CertificateSpec, EdgeSpec } from '../core/generation/spec.js';
 
 const contexts = new LRUCache<string, tls.SecureContext>({ max: 4096 });
 
-export function secureContextFor(cert: CertificateSpec, edge: EdgeSpec): tls.SecureContext {
+export function secureContextFor(cert: CertificateSpec, edge: Pick<EdgeSpec, 'minVersion' | 'clientCaPems'>): tls.SecureContext {
   const hash = createHash('sha256').update(cert.certPem).update('\0').update(cert.keyPem).update('\0').update(edge.minVersion);
   for (const ca of edge.clientCaPems ?? []) hash.update('\0ca\0').update(ca);
   const key = hash.digest('base64');

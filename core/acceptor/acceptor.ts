@@ -10,7 +10,8 @@ import { IpTable } from '../tables/ip-table.js';
 import { EdgeField, type Counters } from '../tables/counters.js';
 import type { WorkerPool } from '../dispatch/worker-pool.js';
 import type { WorkerRuntime } from '../../workers/runtime.js';
-import type { Handoff } from '../../workers/handoff.js';
+import { TUNNEL_HOSTPORT, type Handoff } from '../../workers/handoff.js';
+import { TUNNEL_ALPN } from '../tunnel/protocol.js';
 import { serializeTcpConnectionClosed } from '../events/serializers.js';
 import { peekFd, peekSocket, type PeekOutcome } from './peek.js';
 import { log } from '../log.js';
@@ -52,6 +53,7 @@ export class Acceptor {
     const tables = this.tables;
     if (h === null || tables === null) { socket.destroy(); return; }
     if (plan.kind === 'http') { this.handOff(socket, h, tables); return; } // cleartext HTTP: routed per request by Host
+    if (plan.kind === 'tunnel') h.hostport = TUNNEL_HOSTPORT;
     if (plan.kind === 'tcp') {
       if (!this.admit(tables, h)) { this.refuse('ip_blocked', h, 0, tables); socket.destroy(); return; }
       this.handOff(socket, h, tables);
@@ -72,6 +74,7 @@ export class Acceptor {
     const tables = this.tables;
     if (h === null || tables === null) { this.closeFd(fd); return; }
     if (plan.kind === 'http') { this.dispatchFd(fd, h, tables); return; }
+    if (plan.kind === 'tunnel') h.hostport = TUNNEL_HOSTPORT;
     if (plan.kind === 'tcp') {
       if (!this.admit(tables, h)) { this.refuse('ip_blocked', h, 0, tables); this.closeFd(fd); return; }
       this.dispatchFd(fd, h, tables);
@@ -86,7 +89,7 @@ export class Acceptor {
     return {
       fd: -1, seq: 0, generation: tables.spec.generation, hostport: plan.hostport,
       clientIp, clientPort, serverIp, serverPort, serverName: '', ja4: '',
-      startMs: Date.now(), sentAt: 0, ipDecision: '',
+      startMs: Date.now(), sentAt: 0, ipDecision: '', preferredWorker: -1,
     };
   }
 
@@ -95,14 +98,34 @@ export class Acceptor {
   }
 
   private onPeeked(tables: Tables, h: Handoff, outcome: PeekOutcome, seen: number, fd: number, socket: net.Socket | null): void {
-    const refusal = this.route(tables, h, outcome);
+    const refusal = h.hostport === TUNNEL_HOSTPORT ? this.placeLeg(h, outcome) : this.route(tables, h, outcome);
     if (refusal !== null) {
-      this.refuse(refusal, h, seen, tables);
+      if (h.hostport === TUNNEL_HOSTPORT) this.refusals.set(refusal, (this.refusals.get(refusal) ?? 0) + 1);
+      else this.refuse(refusal, h, seen, tables);
       if (fd >= 0) this.closeFd(fd); else socket?.destroy();
       return;
     }
     if (fd >= 0) this.dispatchFd(fd, h, tables);
     else this.handOff(socket!, h, tables);
+  }
+
+  /**
+   * Agent connections: a session wants one leg on every worker. Its first leg offers ALPN
+   * "edgeplane-tunnel" and goes anywhere; the others offer "edgeplane-tunnel-w<i>" and go to worker i,
+   * so the main thread places legs without seeing inside TLS.
+   */
+  private placeLeg(h: Handoff, outcome: PeekOutcome): RefusalReason | null {
+    if (outcome.kind !== 'hello') return outcome.kind === 'incomplete' ? 'malformed' : outcome.kind;
+    h.ja4 = outcome.ja4;
+    h.serverName = outcome.serverName ?? '';
+    h.preferredWorker = -1;
+    for (const protocol of outcome.alpn) {
+      if (!protocol.startsWith(`${TUNNEL_ALPN}-w`)) continue;
+      const index = Number(protocol.slice(TUNNEL_ALPN.length + 2));
+      if (Number.isInteger(index) && index >= 0) h.preferredWorker = index;
+      break;
+    }
+    return null;
   }
 
   private peekOptions() {

@@ -74,7 +74,7 @@ export class Listeners {
     server.on('connection', (socket) => this.onConnection(entry.plan, socket));
     return new Promise((resolve, reject) => {
       const onError = (err: NodeJS.ErrnoException): void => {
-        reject(new Error(`cannot listen on ${plan.address}:${plan.port} (${plan.kind === 'tcp' ? 'tcp edge' : 'tls/https edges'}): ${err.code ?? err.message}`));
+        reject(new Error(`cannot listen on ${plan.address}:${plan.port} (${plan.kind === 'tcp' ? 'tcp edge' : plan.kind === 'tunnel' ? 'tunnel agents' : plan.kind === 'http' ? 'plain http' : 'tls/https edges'}): ${err.code ?? err.message}`));
       };
       server.once('error', onError);
       server.listen({ host: plan.address, port: plan.port, backlog: BACKLOG }, () => {

@@ -26,7 +26,7 @@ export function acceptCapable(addon: NativeAddon | null): AcceptAddon | null {
 }
 
 function listenError(options: NativeListenerOptions, err: NodeJS.ErrnoException): Error {
-  const what = options.kind === 'tcp' ? 'tcp edge' : 'tls/https edges';
+  const what = options.kind === 'tcp' ? 'tcp edge' : options.kind === 'tunnel' ? 'tunnel agents' : options.kind === 'http' ? 'plain http' : 'tls/https edges';
   return new Error(`cannot listen on ${options.address}:${options.port} (${what}): ${err.code ?? err.message}`);
 }
 

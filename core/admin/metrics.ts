@@ -11,6 +11,16 @@ import {
 } from '../tables/counters.js';
 import type { WorkerStats } from '../dispatch/worker-pool.js';
 import type { Breakers, BreakerStateName } from '../tables/breakers.js';
+import type { TunnelSessionView } from '../tunnel/sessions.js';
+import { groupMembers, type TunnelGroup } from './inspect/tunnels.js';
+
+/** Agent sessions the main thread knows and the config's tunnel_group backends. */
+export interface TunnelMetricsInput {
+  sessions: TunnelSessionView[];
+  groups: TunnelGroup[];
+  started: number;
+  stopped: number;
+}
 
 export interface MetricsSnapshot {
   counters: Counters;
@@ -31,6 +41,8 @@ export interface MetricsSnapshot {
   /** Subscription destinations (the event router's per-destination counters, in records). */
   destinations?: ReadonlyArray<{ id: string; target: string; delivered: number; dropped: number; retried: number; failed: number; buffered_bytes: number }>;
   nativeLoaded: boolean;
+  /** Absent: no tunnel registry (the families still appear, at 0 and without rows). */
+  tunnels?: TunnelMetricsInput;
 }
 
 type Labels = Record<string, string>;
@@ -173,6 +185,19 @@ function collectors(read: () => MetricsSnapshot): Collector[] {
       .map((outcome) => ({ labels: { destination: d.id, target: d.target, outcome }, value: d[outcome] }))));
   add('edgeplane_event_destination_buffered_bytes', 'gauge', 'Bytes of event records waiting in each subscription destination\'s bounded buffer.',
     (m) => (m.destinations ?? []).map((d) => ({ labels: { destination: d.id, target: d.target }, value: d.buffered_bytes })));
+  // ---- tunnel agents ----
+  const tunnels = (m: MetricsSnapshot): TunnelMetricsInput => m.tunnels ?? { sessions: [], groups: [], started: 0, stopped: 0 };
+  add('edgeplane_tunnel_sessions', 'gauge', 'Agent sessions online (at least one live leg).', (m) => [{ labels: {}, value: tunnels(m).sessions.length }]);
+  add('edgeplane_tunnel_sessions_started_total', 'counter', 'Agent sessions that started (first leg up).', (m) => [{ labels: {}, value: tunnels(m).started }]);
+  add('edgeplane_tunnel_sessions_stopped_total', 'counter', 'Agent sessions that stopped (last leg down).', (m) => [{ labels: {}, value: tunnels(m).stopped }]);
+  add('edgeplane_tunnel_session_legs', 'gauge', 'Live legs of each agent session; a whole session has one per worker thread.',
+    (m) => tunnels(m).sessions.map((s) => ({ labels: { session_id: s.id, credential_id: s.credential.id }, value: s.legs.length })));
+  // Every group gets a row, 0 included, so an alert can fire on a group left without agents.
+  add('edgeplane_tunnel_group_sessions', 'gauge', 'Online agent sessions each tunnel_group backend selects.',
+    (m) => groupMembers(tunnels(m).sessions, tunnels(m).groups).map(({ group, members }) => ({ labels: { backend: group.backend }, value: members.length })));
+  add('edgeplane_tunnel_group_member', 'gauge', '1 for each agent session a tunnel_group backend selects.',
+    (m) => groupMembers(tunnels(m).sessions, tunnels(m).groups).flatMap(({ group, members }) =>
+      members.map((s) => ({ labels: { backend: group.backend, session_id: s.id }, value: 1 }))));
   add('edgeplane_native_addon_loaded', 'gauge', '1 when the native addon is loaded; 0 = degraded single-thread mode.', (m) => [{ labels: {}, value: m.nativeLoaded ? 1 : 0 }]);
   return c;
 }

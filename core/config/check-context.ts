@@ -12,12 +12,15 @@ export interface CheckInput {
   invalidIds?: Partial<Record<CollectionName, ReadonlySet<string>>>;
   /** Parsed certificates by id; when given, certificate coverage of terminated hostports is checked. */
   certificates?: ReadonlyMap<string, ParsedCertificate>;
+  /** Top-level sections that failed the schema (their defaults stand in): checks that read them stay quiet. */
+  invalidSections?: ReadonlySet<string>;
 }
 
 export class CheckContext {
   readonly config: EdgeplaneConfig;
   readonly problems: ConfigProblem[] = [];
   readonly certificates: ReadonlyMap<string, ParsedCertificate> | undefined;
+  readonly invalidSections: ReadonlySet<string>;
   private readonly pathOf: (collection: CollectionName, index: number) => string;
   private readonly invalidIds: Partial<Record<CollectionName, ReadonlySet<string>>>;
   private readonly ids = new Map<CollectionName, Map<string, number>>();
@@ -25,6 +28,7 @@ export class CheckContext {
   constructor(input: CheckInput) {
     this.config = input.config;
     this.certificates = input.certificates;
+    this.invalidSections = input.invalidSections ?? new Set();
     this.pathOf = input.at ?? ((collection, index) => `${collection}[${index}]`);
     this.invalidIds = input.invalidIds ?? {};
   }

@@ -9,7 +9,7 @@ import { splitHostPort } from './syntax.js';
 import { coveringDomain } from './domain-index.js';
 
 interface Listener {
-  kind: 'sni' | 'tcp' | 'admin' | 'http';
+  kind: 'sni' | 'tcp' | 'admin' | 'http' | 'tunnel';
   address: string;
   port: number;
   path: string;
@@ -39,11 +39,34 @@ function checkModules(ctx: CheckContext, edge: EdgeConfig, at: string): void {
     }
   });
   if (edge.type === 'tls' && edge.tls_termination.enabled && edge.tls_termination.terminate_at === 'agent') {
-    ctx.add(`${at}.tls_termination.terminate_at`, 'terminate_at: agent needs tunnel agents (not supported yet)');
+    const problem = agentTerminationProblem(ctx, edge.backend?.backend_id);
+    if (problem !== null) ctx.add(`${at}.tls_termination.terminate_at`, problem);
   }
   if (edge.mutual_tls?.enabled === true && !terminatesAtEdge(edge)) {
     ctx.add(`${at}.mutual_tls`, 'Mutual TLS at edge requires TLS termination at edge: set tls_termination.terminate_at: edge (ERR_NGROK_1694)');
   }
+}
+
+/** terminate_at: agent needs agents: every backend the edge can reach must be a tunnel group (agents hold the certificate). */
+function agentTerminationProblem(ctx: CheckContext, backendId: string | undefined): string | null {
+  if (ctx.invalidSections.has('tunnel')) return null; // its own problems are reported; a default stands in
+  if (ctx.config.tunnel.listen === null) return 'terminate_at: agent needs tunnel agents: set tunnel.listen (and authtokens) so agents can connect';
+  if (backendId === undefined) return null;
+  const byId = new Map(ctx.config.backends.map((b) => [b.id, b]));
+  const seen = new Set<string>();
+  const walk = (id: string): string | null => {
+    if (seen.has(id)) return null;
+    seen.add(id);
+    const backend = byId.get(id);
+    if (backend === undefined) return null; // unknown ids are reported by the backend checks
+    switch (backend.type) {
+      case 'tunnel_group': return null;
+      case 'weighted': for (const child of Object.keys(backend.backends)) { const p = walk(child); if (p !== null) return p; } return null;
+      case 'failover': for (const child of backend.backends) { const p = walk(child); if (p !== null) return p; } return null;
+      default: return `terminate_at: agent sends the TLS bytes to an agent, but backend '${id}' (${backend.type}) is not a tunnel group`;
+    }
+  };
+  return walk(backendId);
 }
 
 function checkCertificate(ctx: CheckContext, name: string, domain: ReservedDomainConfig, path: string): void {
@@ -128,6 +151,18 @@ export function checkEdges(ctx: CheckContext): void {
       if (terminatesAtEdge(edge)) checkCertificate(ctx, host, domain, path);
     });
   });
+
+  const tunnel = config.tunnel;
+  const thp = tunnel.listen === null ? null : splitHostPort(tunnel.listen, true);
+  if (thp !== null && !('error' in thp) && thp.port !== 0) {
+    const mine: Listener = { kind: 'tunnel', address: thp.host, port: thp.port, path: 'tunnel.listen' };
+    const clash = clashWith(mine);
+    if (clash !== undefined) ctx.add('tunnel.listen', `'${tunnel.listen}' clashes with the ${clash.kind} listener of ${clash.path} on port ${thp.port}`);
+    addListener(mine);
+  }
+  if (tunnel.certificate_id !== null && !ctx.exists('tls_certificates', tunnel.certificate_id)) {
+    ctx.add('tunnel.certificate_id', `unknown tls certificate '${tunnel.certificate_id}'`);
+  }
 
   // Checked last so that a clash with any edge's port is reported here, where the extension is set.
   const plain = config.http.plain_listen;

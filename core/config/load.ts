@@ -105,6 +105,7 @@ function load(obj: unknown, opts: LoadOptions, sourcePath: string | null): Loade
   // Top-level fields one by one and list items one by one: a bad item costs only itself, and the rest
   // still reaches the reference checks.
   const out: Record<string, unknown> = {};
+  const invalidSections = new Set<string>();
   for (const key of Object.keys(obj)) {
     if (!(key in schema.shape)) problems.push({ path: key, reason: `unknown field '${key}'` });
   }
@@ -117,6 +118,7 @@ function load(obj: unknown, opts: LoadOptions, sourcePath: string | null): Loade
       continue;
     }
     addIssues(r.error.issues);
+    invalidSections.add(key);
     // the default stands in for a bad value, so that later checks see a well-typed config
     const fallback = fieldSchema.safeParse(undefined);
     if (fallback.success) out[key] = fallback.data;
@@ -149,7 +151,7 @@ function load(obj: unknown, opts: LoadOptions, sourcePath: string | null): Loade
     }
   });
 
-  problems.push(...checkConfig({ config, at, invalidIds, certificates }));
+  problems.push(...checkConfig({ config, at, invalidIds, certificates, invalidSections }));
   if (problems.length > 0) throw new ConfigError(problems, sourceName);
   return { config, certificates, authorities, secretPaths: sources.secretPaths, sourcePath };
 }

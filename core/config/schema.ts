@@ -10,6 +10,7 @@ import { httpModuleSchemas, httpSettingsSchema } from './schema-http.js';
 import { authModuleSchemas, enabledAuthModules } from './schema-auth.js';
 import { unavailableRouteModules } from './check-modules.js';
 import { webhookSettingsSchema, webhookVerificationSchema } from './schema-webhook.js';
+import { tunnelSettingsSchema } from './schema-tunnel.js';
 export { MAX_USER_AGENT_PATTERNS, MIN_BREAKER_BUCKET_MS } from './schema-http.js';
 import { dialHostProblem, hostnameProblem, labelProblem, splitHostPort } from './syntax.js';
 import { routeMatchProblem } from './http-syntax.js';
@@ -431,6 +432,7 @@ export function createConfigSchema(sources: SourceContext) {
         .optional()
         .describe('Key (64 hex characters) the oauth/oidc/saml session cookies are sealed with. Default: a random key per start, so a restart logs every user out; set one to keep sessions across restarts and instances. Read at start only; shown as [redacted] in /config.'),
       webhooks: z.preprocess((v) => v ?? undefined, webhookSettingsSchema(pem(sources, false)).default({})).describe('edgeplane settings for webhook_verification: where SNS signing certificates may be fetched from.'),
+      tunnel: z.preprocess((v) => v ?? undefined, tunnelSettingsSchema(pem(sources, true)).default({})).describe('edgeplane settings for tunnel agents: the listener they dial, their authtokens and session limits.'),
       http: z.preprocess((v) => v ?? undefined, http.default({})).describe('edgeplane settings for every https edge: HTTP limits, timeouts, the cleartext listener.'),
     })
     .strict();
@@ -474,6 +476,7 @@ export type WebhookVerificationConfig = NonNullable<RouteConfig['webhook_verific
 export type WebhookSettingsConfig = EdgeplaneConfig['webhooks'];
 export type SamlConfig = NonNullable<RouteConfig['saml']>;
 export type HttpConfig = EdgeplaneConfig['http'];
+export type TunnelSettingsConfig = EdgeplaneConfig['tunnel'];
 
 /** The collections whose items have ids, in config order. */
 export const COLLECTIONS = [

@@ -1,6 +1,7 @@
 // Messages between the acceptor (main thread) and the worker threads.
 import type { GenerationSpec } from '../generation/spec.js';
 import type { Handoff } from '../../workers/handoff.js';
+import type { LegReport } from '../../workers/tunnel/leg.js';
 
 export type ToWorker =
   | { type: 'generation'; spec: GenerationSpec }
@@ -16,4 +17,5 @@ export type FromWorker =
   | { type: 'installed'; generation: number }
   | { type: 'adopt_failed'; error: string }
   | { type: 'events'; data: string; count: number }
-  | { type: 'drained' };
+  | { type: 'drained' }
+  | { type: 'tunnel_leg'; report: LegReport };

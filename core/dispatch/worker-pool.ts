@@ -6,6 +6,7 @@ import type { GenerationSpec } from '../generation/spec.js';
 import type { Handoff } from '../../workers/handoff.js';
 import type { Counters } from '../tables/counters.js';
 import type { FromWorker, ToWorker } from './messages.js';
+import type { LegReport } from '../../workers/tunnel/leg.js';
 import { log } from '../log.js';
 import { generateRootKey } from '../../workers/http/auth/keys.js';
 
@@ -34,6 +35,10 @@ export interface WorkerPoolOptions {
   sharedStoreBuffer?: SharedArrayBuffer;
   closeFd: (fd: number) => void;
   onEvents: (data: string, count: number) => void;
+  /** An agent session leg came up or went down on a worker. */
+  onTunnelLeg?: (report: LegReport) => void;
+  /** A worker exited (its agent legs went with it). */
+  onWorkerExit?: (index: number) => void;
   /** Root key of the identity modules' cookies, given to every worker (restarted ones too); default: a fresh one. */
   authRootKey?: Uint8Array;
 }
@@ -82,7 +87,8 @@ export class WorkerPool {
 
   /** Hands a connection to the least-loaded ready worker. False when none is ready. */
   dispatch(handoff: Handoff): boolean {
-    const slot = this.pickWorker();
+    const preferred = handoff.preferredWorker >= 0 ? this.slots[handoff.preferredWorker] : undefined;
+    const slot = preferred !== undefined && preferred.ready ? preferred : this.pickWorker();
     if (slot === null) return false;
     this.opts.counters.addWorkerActive(slot.index, 1);
     this.forgetAdopted(slot);
@@ -158,7 +164,7 @@ export class WorkerPool {
   private spawn(slot: Slot): Promise<void> {
     return new Promise((resolve) => {
       const worker = new Worker(WORKER_ENTRY, {
-        workerData: { counterBuffer: this.opts.counters.buffer, breakerBuffer: this.opts.breakerBuffer, sharedStoreBuffer: this.opts.sharedStoreBuffer, workerIndex: slot.index, authRootKey: this.authRootKey },
+        workerData: { counterBuffer: this.opts.counters.buffer, breakerBuffer: this.opts.breakerBuffer, sharedStoreBuffer: this.opts.sharedStoreBuffer, workerIndex: slot.index, workerCount: this.slots.length, authRootKey: this.authRootKey },
         name: `edgeplane-worker-${slot.index}`,
       });
       slot.worker = worker;
@@ -190,6 +196,9 @@ export class WorkerPool {
       case 'events':
         this.opts.onEvents(msg.data, msg.count);
         break;
+      case 'tunnel_leg':
+        this.opts.onTunnelLeg?.(msg.report);
+        break;
       case 'drained': {
         const waiter = slot.drainWaiter;
         slot.drainWaiter = null;
@@ -209,6 +218,7 @@ export class WorkerPool {
     slot.inflight.clear();
     slot.nextSeq = 1;
     this.opts.counters.resetWorker(slot.index);
+    this.opts.onWorkerExit?.(slot.index);
     slot.drainWaiter?.();
     slot.drainWaiter = null;
     this.checkInstalled();

@@ -1,27 +1,13 @@
 // Protobuf form of events (proto/events.proto): length-delimited Envelope messages, for destinations
 // with `format: protobuf`. The schema is loaded once, from the .proto file the package ships.
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import protobuf from 'protobufjs';
+import { protoFilePath } from '../proto-files.js';
 import type { EventEnvelope } from './types.js';
 import { HTTP_REQUEST_COMPLETE, TCP_CONNECTION_CLOSED } from './types.js';
 
-const PROTO_FILE = join('proto', 'events.proto');
-
-/**
- * proto/ sits at the package root; this module runs from dist/core/events/ (built) or
- * core/events/ (source), so walk up to the first directory that has it rather than hard-coding depth.
- */
+/** proto/events.proto at the package root. */
 export function protoPath(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const candidate = join(dir, PROTO_FILE);
-    if (existsSync(candidate)) return candidate;
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error(`edgeplane: ${PROTO_FILE} not found above ${fileURLToPath(import.meta.url)}; the package is incomplete`);
-    dir = parent;
-  }
+  return protoFilePath('events.proto');
 }
 
 let envelopeType: protobuf.Type | undefined;

@@ -1,5 +1,6 @@
 // Compiles a validated config into one generation: the shared host and IP tables, the flat edge,
 // hostport and backend arrays the workers index into, and the plan of public listeners.
+import { createHash } from 'node:crypto';
 import type { LoadedConfig } from '../config/load.js';
 import type { EdgeplaneConfig, HeadersModuleConfig, HttpConfig, OAuthConfig, OidcConfig, RouteConfig, SamlConfig } from '../config/schema.js';
 import { OAUTH_PROVIDERS } from '../config/schema-auth.js';
@@ -10,7 +11,7 @@ import { coveringDomain } from '../config/domain-index.js';
 import { splitHostPort } from '../config/syntax.js';
 import type {
   AuthSessionSpec, BackendSpec, CertificateSpec, EdgeSpec, EndpointSpec, GenerationSpec, HeadersModuleSpec, HostportSpec, HttpSettingsSpec,
-  ListenerPlan, OAuthSpec, OidcSpec, RouteModulesSpec, RouteSpec, SamlSpec,
+  ListenerPlan, OAuthSpec, TunnelSpec, OidcSpec, RouteModulesSpec, RouteSpec, SamlSpec,
 } from './spec.js';
 
 type Backend = EdgeplaneConfig['backends'][number];
@@ -59,7 +60,7 @@ function compileBackends(config: EdgeplaneConfig, slots: SlotMaps): { specs: Bac
     switch (b.type) {
       case 'static_address': {
         const { host, port } = hostPort(b.address);
-        return { kind: 'endpoints', id: b.id, slot, endpoints: [{ host, port, tls: b.tls?.enabled === true }] };
+        return { kind: 'endpoints', id: b.id, slot, endpoints: [{ host, port, tls: b.tls?.enabled === true }], agentLabels: null };
       }
       case 'tunnel_group': {
         const want = Object.entries(b.labels as Record<string, string>);
@@ -71,7 +72,7 @@ function compileBackends(config: EdgeplaneConfig, slots: SlotMaps): { specs: Bac
             endpoints.push({ host, port, tls: false });
           }
         }
-        return { kind: 'endpoints', id: b.id, slot, endpoints };
+        return { kind: 'endpoints', id: b.id, slot, endpoints, agentLabels: want };
       }
       case 'weighted': {
         const entries = Object.entries(b.backends as Record<string, number>);
@@ -91,6 +92,32 @@ function compileBackends(config: EdgeplaneConfig, slots: SlotMaps): { specs: Bac
     throw new Error(`unknown backend type in ${(b as Backend).id}`);
   });
   return { specs, index };
+}
+
+/** Whether a backend (or any child) is a tunnel group, i.e. whether its connections may go to agents. */
+function reachesTunnelGroup(config: EdgeplaneConfig, id: string, seen = new Set<string>()): boolean {
+  if (seen.has(id)) return false;
+  seen.add(id);
+  const backend = config.backends.find((b) => b.id === id);
+  if (backend === undefined) return false;
+  if (backend.type === 'tunnel_group') return true;
+  if (backend.type === 'weighted') return Object.keys(backend.backends).some((child) => reachesTunnelGroup(config, child, seen));
+  if (backend.type === 'failover') return backend.backends.some((child) => reachesTunnelGroup(config, child, seen));
+  return false;
+}
+
+function tunnelSpec(loaded: LoadedConfig): TunnelSpec | null {
+  const t = loaded.config.tunnel;
+  if (t.listen === null || t.certificate_id === null) return null;
+  const cert = loaded.certificates.get(t.certificate_id);
+  if (cert === undefined) return null;
+  return {
+    certificate: { certPem: cert.certificatePem, keyPem: cert.privateKeyPem },
+    tokens: t.authtokens.map((a) => ({ id: a.id, sha256: createHash('sha256').update(a.token).digest('hex') })),
+    heartbeatMs: Math.round(t.heartbeat_interval * 1000),
+    toleranceMs: Math.round(t.heartbeat_tolerance * 1000),
+    maxStreams: t.max_streams,
+  };
 }
 
 function compileHeaders(module: HeadersModuleConfig): HeadersModuleSpec {
@@ -228,6 +255,8 @@ export function buildGeneration(loaded: LoadedConfig, generation: number, slots:
       type: edge.type,
       backend: edge.backend && isEnabled(edge.backend) ? backends.index.get(edge.backend.backend_id) ?? -1 : -1,
       terminate,
+      terminateAtAgent: edge.type === 'tls' && isEnabled(termination) && termination?.terminate_at === 'agent',
+      viaAgents: edge.backend && isEnabled(edge.backend) ? reachesTunnelGroup(config, edge.backend.backend_id) : edge.type === 'https',
       minVersion: termination?.min_version === '1.3' ? 'TLSv1.3' : 'TLSv1.2',
       clientCaPems: mtls ? mtls.certificate_authority_ids.map((id: string) => caPem.get(id)!).filter(Boolean) : null,
       ipPolicies: restriction ? restriction.ip_policy_ids.map((id: string) => policyIndex.get(id)!) : null,
@@ -277,6 +306,7 @@ export function buildGeneration(loaded: LoadedConfig, generation: number, slots:
       offloadThreads: config.webhooks.offload_threads,
     },
     eventsEnabled: config.events !== null,
+    tunnel: tunnelSpec(loaded),
   };
   let plain: PlainListener | null = null;
   if (config.http.plain_listen !== null) {
@@ -284,6 +314,11 @@ export function buildGeneration(loaded: LoadedConfig, generation: number, slots:
     plain = { address: host, port, mode: config.http.plain_mode };
     const key = `http/${host}:${port}`;
     listeners.set(key, { key, kind: 'http', address: host, port, hostport: -1 });
+  }
+  if (config.tunnel.listen !== null) {
+    const { host, port } = hostPort(config.tunnel.listen);
+    const key = `tunnel/${host}:${port}`;
+    listeners.set(key, { key, kind: 'tunnel', address: host, port, hostport: -1 });
   }
   return { spec, listeners: [...listeners.values()], plain };
 }

@@ -3,7 +3,9 @@
 export interface EndpointSpec { host: string; port: number; tls: boolean }
 
 export type BackendSpec =
-  | { kind: 'endpoints'; id: string; slot: number; endpoints: EndpointSpec[] } // static_address (1) or tunnel_group (0..n)
+  // static_address (1 endpoint) or tunnel_group (static tunnels, plus every online agent session whose labels
+  // include agentLabels; null for static_address)
+  | { kind: 'endpoints'; id: string; slot: number; endpoints: EndpointSpec[]; agentLabels: Array<[string, string]> | null }
   | { kind: 'weighted'; id: string; slot: number; children: number[]; weights: number[]; totalWeight: number }
   | { kind: 'failover'; id: string; slot: number; children: number[] }
   | { kind: 'http_response'; id: string; slot: number; statusCode: number; headers: Record<string, string>; body: string };
@@ -18,6 +20,10 @@ export interface EdgeSpec {
   backend: number;
   /** True when TLS ends at the edge (tls edges with terminate_at: edge, and every https edge). */
   terminate: boolean;
+  /** tls edges with terminate_at: agent: the agent ends TLS with its own certificate; the edge passes bytes. */
+  terminateAtAgent: boolean;
+  /** The backend tree holds a tunnel group: connections may go to agent sessions (not the native relay). */
+  viaAgents: boolean;
   minVersion: 'TLSv1.2' | 'TLSv1.3';
   /** PEMs of the CAs a client certificate must chain to (mutual_tls), or null. */
   clientCaPems: string[] | null;
@@ -179,6 +185,17 @@ export interface GenerationSpec {
   webhooks: WebhookSettingsSpec;
   /** False when no event output is configured: workers then skip building per-request events. */
   eventsEnabled: boolean;
+  /** Agent sessions (config tunnel:); null when tunnel.listen is off. */
+  tunnel: TunnelSpec | null;
+}
+
+export interface TunnelSpec {
+  certificate: CertificateSpec;
+  /** SHA-256 of each authtoken (workers compare hashes; the tokens themselves stay in the main thread). */
+  tokens: Array<{ id: string; sha256: string }>;
+  heartbeatMs: number;
+  toleranceMs: number;
+  maxStreams: number;
 }
 
 /**
@@ -187,7 +204,7 @@ export interface GenerationSpec {
  */
 export interface ListenerPlan {
   key: string;
-  kind: 'sni' | 'tcp' | 'http';
+  kind: 'sni' | 'tcp' | 'http' | 'tunnel';
   address: string;
   port: number;
   /** For tcp listeners: the HostportSpec index it serves; -1 otherwise. */

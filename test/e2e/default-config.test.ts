@@ -45,6 +45,22 @@ t.test('the embedded default serves its demo edges and prints what to try', asyn
   const config = await (await fetch('http://127.0.0.1:4040/config')).text();
   t.notMatch(config, 'PRIVATE KEY', 'the private key is redacted from /config');
   t.match(config, '[redacted]');
+  // The tunnel group route: a 503 page until the hint's agent command brings an agent online.
+  const offline = await run('curl', ['-sk', 'https://app.localhost:8443/agent/x', '--resolve', 'app.localhost:8443:127.0.0.1']);
+  t.match(offline.stdout, 'no agent with label app=demo is online', 'failover page while no agent is online');
+  const hint = stderr.split('\n').find((l) => l.includes(' agent --edge '));
+  if (hint === undefined) throw new Error(`no agent hint in:\n${stderr}`);
+  const args = hint.split('#')[0]!.trim().split(/\s+/).slice(2); // drop "node dist/core/cli.js"
+  const agent = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+  t.teardown(() => { if (agent.exitCode === null) agent.kill('SIGKILL'); });
+  await new Promise<void>((resolve, reject) => {
+    let agentLog = '';
+    const timer = setTimeout(() => reject(new Error(`agent not online:\n${agentLog}`)), 15_000);
+    agent.stderr.setEncoding('utf8').on('data', (d: string) => { agentLog += d; if (agentLog.includes('agent online')) { clearTimeout(timer); resolve(); } });
+  });
+  const online = await run('curl', ['-sk', 'https://app.localhost:8443/agent/x', '--resolve', 'app.localhost:8443:127.0.0.1']);
+  t.match(online.stdout, '"path": "/agent/x"', 'the demo app answers through the agent');
+  agent.kill('SIGTERM');
   proc.kill('SIGTERM');
   t.equal(await exited, 0);
   t.match(stdout, '"event_type":"tcp_connection_closed.v0"', 'events go to stdout by default');

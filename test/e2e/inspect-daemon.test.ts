@@ -1,6 +1,6 @@
 // The inspection page wired into a real daemon: /inspect on the admin listener, and the live feed
 // (/inspect/live) pushing a snapshot with the daemon's workers and breakers, then a row for a real
-// HTTPS request as its event passes the daemon's event hub.
+// HTTPS request as its event passes the daemon's event hub; the config's tunnel_group shows with no agent.
 import t from 'tap';
 import WebSocket from 'ws';
 import { makePki } from '../helpers/pki.js';
@@ -17,7 +17,7 @@ const daemon = await startDaemon(t, {
   workers: 2,
   listen_address: '127.0.0.1',
   ...exampleTestCertificates(pki),
-  backends: [{ id: 'bkd_origin', type: 'static_address', address: origin.address }],
+  backends: [{ id: 'bkd_origin', type: 'static_address', address: origin.address }, { id: 'bkd_agents', type: 'tunnel_group', labels: { app: 'inspect' } }],
   edges: [{
     id: 'edghts_inspect', type: 'https', hostports: [`${APP}:${port}`],
     routes: [{ id: 'rt_app', match_type: 'path_prefix', match: '/', backend: { backend_id: 'bkd_origin' }, circuit_breaker: {} }],
@@ -51,8 +51,16 @@ t.test('the live feed sends the daemon\'s snapshot, then a row for a real reques
   t.match(text, /"worker":0/, 'worker 0 is listed');
   t.match(text, /"worker":1/, 'worker 1 is listed');
   t.match(text, /"route":"rt_app"/, 'the route\'s breaker is listed');
+  t.same(snapshot.tunnels, { workers: 2, sessions: [], groups: [{ backend: 'bkd_agents', labels: { app: 'inspect' }, sessions: 0 }] }, 'the tunnel_group is listed, with no agent online');
   const res = await httpsRequest({ port, host: APP, ca: pki.read('ca.crt'), path: '/inspect-me?x=1' });
   t.equal(res.status, 200);
   await waitFor((m) => JSON.stringify(m).includes('/inspect-me'), 'row for the request');
   t.pass('the request appeared in the live feed');
+});
+
+t.test('/metrics counts the tunnel_group\'s sessions (none online)', async (t) => {
+  const text = await daemon.metrics();
+  t.match(text, /^edgeplane_tunnel_sessions 0$/m);
+  t.match(text, /^edgeplane_tunnel_group_sessions\{backend="bkd_agents"\} 0$/m, 'an empty group still has its row');
+  t.notMatch(text, /^edgeplane_tunnel_group_member\{/m, 'no memberships');
 });

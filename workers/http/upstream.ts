@@ -31,6 +31,8 @@ interface StreamHandle { isStreamBase?: boolean; _consumed?: boolean; readStart(
 
 /** EDGEPLANE_HTTP_CONSUME=0 keeps upstream reads on JS 'data' events (to compare, or if a Node release breaks consume). */
 const CONSUME = process.env.EDGEPLANE_HTTP_CONSUME !== '0';
+/** Agent streams of the pool carry HTTP/1.1 (reused across requests, so no per-request metadata). */
+const HTTP_STREAM = { protocol: 'http' } as const;
 const SKIP_BODY = 1;
 const UPGRADE = 2;
 
@@ -249,7 +251,7 @@ export class EndpointPool {
       cb(null, conn);
       return;
     }
-    dialEndpoint(this.endpoint, this.settings().connectTimeoutMs).then((socket) => {
+    dialEndpoint(this.endpoint, this.settings().connectTimeoutMs, HTTP_STREAM).then((socket) => {
       socket.setNoDelay(true);
       const fresh = new UpstreamConnection(socket, this);
       this.all.add(fresh);
@@ -300,6 +302,13 @@ export class UpstreamPools {
 
   /** Newer generations may change timeouts and the idle cap; pools keep their sockets and follow. */
   configure(settings: PoolSettings): void { this.settings = settings; }
+
+  /** Closes and forgets the pool of an endpoint that is gone (an agent leg). */
+  remove(endpoint: EndpointSpec): void {
+    const key = `${endpoint.host}:${endpoint.port}:${endpoint.tls ? 1 : 0}`;
+    this.pools.get(key)?.close();
+    this.pools.delete(key);
+  }
 
   get(endpoint: EndpointSpec): EndpointPool {
     const key = `${endpoint.host}:${endpoint.port}:${endpoint.tls ? 1 : 0}`;

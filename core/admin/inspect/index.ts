@@ -7,7 +7,7 @@ import { LiveFeed, LIVE_TOPIC, type LiveStats } from './live.js';
 import { inspectPage, PAGE_CSP } from './page.js';
 import type { InspectionSource } from './source.js';
 
-export type { InspectionSource, InspectionSnapshot, RouteStatus, BreakerStatus, WorkerLoad } from './source.js';
+export type { InspectionSource, InspectionSnapshot, RouteStatus, BreakerStatus, WorkerLoad, TunnelsStatus, TunnelSessionStatus, TunnelGroupStatus } from './source.js';
 export { RouteStatusTally } from './tally.js';
 
 export interface InspectionOptions {

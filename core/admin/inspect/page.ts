@@ -26,6 +26,7 @@ td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 .bar { height: 14px; background: #eaeef2; border-radius: 3px; min-width: 160px; }
 .bar > div { height: 100%; background: #0969da; border-radius: 3px; }
 .muted { color: var(--muted); }
+.legs-partial { color: var(--warn); font-weight: 600; } .no-agent { color: var(--bad); font-weight: 600; }
 `;
 
 const SCRIPT = `
@@ -57,11 +58,31 @@ const SCRIPT = `
     received += rows.length;
   }
 
-  function fill(id, items, render) {
+  function fill(id, items, render, empty) {
     const body = $(id);
     body.replaceChildren();
     for (const item of items) { const tr = document.createElement('tr'); render(tr, item); body.appendChild(tr); }
-    if (items.length === 0) { const tr = document.createElement('tr'); cell(tr, 'none', 'muted'); body.appendChild(tr); }
+    if (items.length === 0) { const tr = document.createElement('tr'); cell(tr, empty || 'none', 'muted'); body.appendChild(tr); }
+  }
+
+  // Labels come from agents (and config): joined as text, never markup.
+  const pairs = (labels) => Object.entries(labels || {}).map(([k, v]) => k + '=' + v).join(', ');
+
+  function tunnels(t) {
+    fill('tunnel-groups', t.groups, (tr, g) => {
+      tr.dataset.group = g.backend;
+      cell(tr, g.backend); cell(tr, pairs(g.labels));
+      if (g.sessions === 0) cell(tr, 'no agent online', 'no-agent');
+      else cell(tr, g.sessions + (g.sessions === 1 ? ' session' : ' sessions'), 'num');
+    }, 'no tunnel_group backends');
+    fill('tunnel-sessions', t.sessions, (tr, x) => {
+      tr.dataset.session = x.id;
+      cell(tr, x.id); cell(tr, pairs(x.labels));
+      // a session is whole when every worker holds one of its legs
+      cell(tr, x.legs.length + ' / ' + t.workers, 'num' + (x.legs.length < t.workers ? ' legs-partial' : ''));
+      cell(tr, x.agent_version); cell(tr, x.ip); cell(tr, x.started_at); cell(tr, x.forwards_to);
+      cell(tr, x.groups.length === 0 ? 'none' : x.groups.join(', '), x.groups.length === 0 ? 'muted' : '');
+    }, 'no agent online');
   }
 
   function snapshot(s) {
@@ -83,6 +104,7 @@ const SCRIPT = `
       bar.appendChild(fillDiv); cell(tr, '').appendChild(bar);
       cell(tr, String(w.active), 'num'); cell(tr, String(w.handled), 'num');
     });
+    tunnels(s.tunnels || { workers: 0, sessions: [], groups: [] });
     $('updated').textContent = 'snapshot ' + (s.at || '').slice(11, 19);
   }
 
@@ -111,6 +133,8 @@ const BODY = `
 <section><h2>Workers</h2><table><thead><tr><th>worker</th><th>load</th><th class="num">active</th><th class="num">handled</th></tr></thead><tbody id="workers"></tbody></table></section>
 <section><h2>Circuit breakers</h2><table><thead><tr><th>edge</th><th>route</th><th>state</th><th class="num">trips</th></tr></thead><tbody id="breakers"></tbody></table></section>
 <section class="wide"><h2>Routes</h2><table><thead><tr><th>edge</th><th>route</th><th class="num">requests</th><th class="num">2xx</th><th class="num">3xx</th><th class="num">4xx</th><th class="num">5xx</th></tr></thead><tbody id="routes"></tbody></table></section>
+<section class="wide"><h2>Tunnel groups</h2><table><thead><tr><th>backend</th><th>labels</th><th>agent sessions</th></tr></thead><tbody id="tunnel-groups"></tbody></table></section>
+<section class="wide"><h2>Tunnel sessions</h2><table><thead><tr><th>session</th><th>labels</th><th class="num">legs up</th><th>agent</th><th>ip</th><th>started</th><th>forwards to</th><th>selected by</th></tr></thead><tbody id="tunnel-sessions"></tbody></table></section>
 <section class="wide"><h2>Live requests and connections (newest first)</h2><table><thead><tr><th>time</th><th>kind</th><th>client</th><th>edge / route</th><th>method</th><th>host + path</th><th class="num">status</th><th class="num">duration</th><th class="num">bytes in / out</th><th>breaker</th></tr></thead><tbody id="traffic"></tbody></table></section>
 </main>`;
 

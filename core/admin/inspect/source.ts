@@ -1,5 +1,8 @@
 // What the inspection page shows, and where it comes from. The daemon implements InspectionSource
 // from its shared counters, breakers and event stream; the inspection endpoint only reads it.
+import type { TunnelsStatus } from './tunnels.js';
+
+export type { TunnelsStatus, TunnelSessionStatus, TunnelGroupStatus } from './tunnels.js';
 
 export type StatusClass = '1xx' | '2xx' | '3xx' | '4xx' | '5xx';
 
@@ -30,6 +33,8 @@ export interface InspectionSnapshot {
   routes: RouteStatus[];
   breakers: BreakerStatus[];
   workers: WorkerLoad[];
+  /** Agent sessions and tunnel_group membership; absent from sources without a tunnel registry. */
+  tunnels?: TunnelsStatus;
 }
 
 export interface InspectionSource {

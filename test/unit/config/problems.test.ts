@@ -134,7 +134,7 @@ const cases: [string, (c: Json) => void, string, RegExp][] = [
   ['mutual_tls with termination disabled', (c) => (c.edges[1].tls_termination.enabled = false), 'edges[1].mutual_tls', /ERR_NGROK_1694/],
   ['min_version with upstream', (c) => (c.edges[0].tls_termination.min_version = '1.2'), 'edges[0].tls_termination.min_version', /must be null when terminate_at is upstream/],
   ['min_version 1.1', (c) => (c.edges[1].tls_termination.min_version = '1.1'), 'edges[1].tls_termination.min_version', /'1\.2' or '1\.3'/],
-  ['terminate_at agent', (c) => (c.edges[0].tls_termination.terminate_at = 'agent'), 'edges[0].tls_termination.terminate_at', /terminate_at: agent needs tunnel agents \(not supported yet\)/],
+  ['terminate_at agent', (c) => (c.edges[0].tls_termination.terminate_at = 'agent'), 'edges[0].tls_termination.terminate_at', /terminate_at: agent needs tunnel agents: set tunnel.listen/],
   ['terminate_at on https', (c) => (c.edges[3].tls_termination = { terminate_at: 'edge' }), 'edges[3].tls_termination.terminate_at', /ERR_NGROK_7109/],
   // hostports
   ['hostport port 0', (c) => (c.edges[0].hostports = ['db.example.test:0']), 'edges[0].hostports[0]', /ERR_NGROK_7112/],
