@@ -23,7 +23,10 @@ export interface TunnelSessionView {
   legs: number[];
 }
 
-interface Session { view: TunnelSessionView; legs: Set<number> }
+/** Live legs by leg key → worker index (a reconnected leg may briefly overlap the one it replaces). */
+interface Session { view: TunnelSessionView; legs: Map<string, number> }
+
+const workersOf = (legs: Map<string, number>): number[] => [...new Set(legs.values())].sort((a, b) => a - b);
 
 export class TunnelSessions {
   private readonly sessions = new Map<string, Session>();
@@ -39,7 +42,7 @@ export class TunnelSessions {
     if (report.up) {
       if (session === undefined) {
         session = {
-          legs: new Set(),
+          legs: new Map(),
           view: {
             id: info.sessionId, credential: { id: info.credentialId }, labels: info.labels, metadata: info.metadata,
             agent_version: info.agentVersion, os: info.os, forwards_to: info.forwardsTo, ip: info.clientIp,
@@ -48,27 +51,29 @@ export class TunnelSessions {
         };
         this.sessions.set(info.sessionId, session);
         this.started++;
-        session.legs.add(info.leg);
-        session.view.legs = [...session.legs].sort((a, b) => a - b);
+        session.legs.set(info.key, info.leg);
+        session.view.legs = workersOf(session.legs);
         this.publish(AGENT_SESSION_START, session.view, null);
         return;
       }
       // A leg of a running session (or a reconnected one): the newest leg's labels are the session's.
       session.view.labels = info.labels;
-      session.legs.add(info.leg);
-      session.view.legs = [...session.legs].sort((a, b) => a - b);
+      session.legs.set(info.key, info.leg);
+      session.view.legs = workersOf(session.legs);
       return;
     }
-    if (session === undefined || !session.legs.delete(info.leg)) return;
-    session.view.legs = [...session.legs].sort((a, b) => a - b);
+    if (session === undefined || !session.legs.delete(info.key)) return;
+    session.view.legs = workersOf(session.legs);
     if (session.legs.size === 0) this.end(session, report.reason);
   }
 
   /** A worker died: its legs died with it. */
   dropWorker(index: number): void {
     for (const session of [...this.sessions.values()]) {
-      if (!session.legs.delete(index)) continue;
-      session.view.legs = [...session.legs].sort((a, b) => a - b);
+      const gone = [...session.legs].filter(([, worker]) => worker === index);
+      if (gone.length === 0) continue;
+      for (const [key] of gone) session.legs.delete(key);
+      session.view.legs = workersOf(session.legs);
       if (session.legs.size === 0) this.end(session, 'worker exited');
     }
   }

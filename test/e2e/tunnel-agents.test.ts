@@ -232,6 +232,21 @@ t.test('tunnel agents', async (t) => {
     t.equal(next.status, 503, 'no agent left in the group');
   });
 
+  t.test('a crashed worker: its legs come back on the replacement, the other worker keeps serving', async (t) => {
+    const session = String((await agentA.online()).session_id);
+    const legsOf = async (): Promise<number[]> => [(await daemon.metrics()).match(new RegExp(`^edgeplane_tunnel_session_legs\\{session_id="${session}"[^}]*\\} (\\d+)$`, 'm'))?.[1]].map(Number);
+    t.same(await legsOf(), [2], 'agent A holds both legs');
+    const res = await fetch(`http://${daemon.admin}/debug/workers/1/crash`, { method: 'POST' });
+    t.equal(res.status, 202);
+    await until('the leg on worker 1 is gone', async () => (await legsOf())[0] === 1);
+    const during = await Promise.all(Array.from({ length: 10 }, (_, i) => get(ports.https, ca, `/during?i=${i}`)));
+    t.same(during.map((r) => r.status), Array(10).fill(200), 'requests keep flowing on the remaining leg');
+    await until('the agent has a leg on the replacement worker again', async () => (await legsOf())[0] === 2, 20_000);
+    t.equal(await sessionsOf(daemon, 'bkd_web'), 1, 'still one session (no second leg on worker 0)');
+    const starts = daemon.events().filter((e) => e.event_type === 'agent_session_start.v0' && e.object.labels.name === 'a');
+    t.equal(starts.length, 1, 'the session never stopped');
+  });
+
   t.test('an agent reconnects by itself after the edge restarts and gets traffic again', async (t) => {
     const logsBefore = agentA.logs.length;
     await daemon.stop('SIGKILL');

@@ -10,7 +10,7 @@ import { MAX_MESSAGE, TUNNEL_ALPN, TUNNEL_PATH, FrameType, decodeControl, encode
 import { labelProblem } from '../../core/config/syntax.js';
 import { secureContextFor } from '../secure-contexts.js';
 import type { Handoff } from '../handoff.js';
-import { AgentLeg, type LegReport } from './leg.js';
+import { AgentLeg, newLegKey, type LegReport } from './leg.js';
 import { agentLegs } from './agent-legs.js';
 import { log } from '../../core/log.js';
 
@@ -25,6 +25,8 @@ export class TunnelServer {
   private readonly http: http.Server;
   private readonly wss: WebSocketServer;
   private readonly legs = new Set<AgentLeg>();
+  /** One leg per session on this worker: a session's newer leg replaces an older one (a half-open leftover). */
+  private readonly bySession = new Map<string, AgentLeg>();
 
   constructor(private readonly workerIndex: number, private readonly workerCount: number, private readonly report: (report: LegReport) => void) {
     // Never listens: the acceptor owns the port; sockets arrive through accept().
@@ -43,6 +45,9 @@ export class TunnelServer {
     const tunnel = spec.tunnel;
     if (tunnel === null) { raw.destroy(); onClose(); return; }
     raw.once('close', onClose);
+    // A leg meant for another worker (down, so the acceptor placed it here) offers only that worker's
+    // protocol: the handshake fails (no_application_protocol) and the agent retries with back-off until
+    // its worker is back, so a session keeps one leg per worker.
     const alpn = [TUNNEL_ALPN, `${TUNNEL_ALPN}-w${this.workerIndex}`];
     const secure = new tls.TLSSocket(raw, {
       isServer: true,
@@ -91,14 +96,19 @@ export class TunnelServer {
       if (problem !== null) { this.refuse(ws, problem, 4003); return; }
       const sessionId = auth.session_id !== '' ? auth.session_id : `ts_${randomBytes(16).toString('hex').slice(0, 26)}`;
       const leg = new AgentLeg(ws, {
-        sessionId, credentialId, labels: { ...auth.labels }, metadata: auth.metadata, agentVersion: auth.agent_version, os: auth.os,
+        key: newLegKey(this.workerIndex), sessionId, credentialId, labels: { ...auth.labels }, metadata: auth.metadata, agentVersion: auth.agent_version, os: auth.os,
         forwardsTo: auth.forwards_to, terminatesTls: auth.terminates_tls, clientIp: h.clientIp, clientPort: h.clientPort,
         leg: this.workerIndex, startedAt: new Date().toISOString(),
       }, tunnel, agentLegs, (report) => {
-        if (!report.up) this.legs.delete(leg);
+        if (!report.up) {
+          this.legs.delete(leg);
+          if (this.bySession.get(sessionId) === leg) this.bySession.delete(sessionId);
+        }
         this.report(report);
       });
+      this.bySession.get(sessionId)?.close(4004, 'replaced by a newer connection of the session');
       this.legs.add(leg);
+      this.bySession.set(sessionId, leg);
       ws.send(encodeControl({ auth_result: {
         ok: true, error: '', session_id: sessionId, legs: this.workerCount, leg: this.workerIndex,
         heartbeat_interval_ms: tunnel.heartbeatMs, window: leg.mux.window,

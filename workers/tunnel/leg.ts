@@ -9,6 +9,8 @@ import { log } from '../../core/log.js';
 
 /** What a leg knows of its session (reported to the main thread, which keeps the session registry). */
 export interface LegInfo {
+  /** Unique per leg (process + thread + counter): the main thread tells a reconnected leg from the one it replaced. */
+  key: string;
   sessionId: string;
   credentialId: string;
   labels: Record<string, string>;
@@ -30,8 +32,12 @@ let nextKey = 1;
 
 const OPEN_DEFAULTS: StreamOpen = { edge_id: '', backend_id: '', protocol: 'tcp', client_addr: '', terminate_tls: false, server_name: '' };
 
+/** A leg key unique across the process's threads. */
+export function newLegKey(workerIndex: number): string {
+  return `${workerIndex}.${nextKey++}`;
+}
+
 export class AgentLeg implements AgentLegHandle {
-  readonly key = `${process.pid}.${nextKey++}`;
   readonly mux: Mux;
   private heartbeat: NodeJS.Timeout | null = null;
   private lastPong = Date.now();
@@ -68,6 +74,7 @@ export class AgentLeg implements AgentLegHandle {
     this.heartbeat.unref();
   }
 
+  get key(): string { return this.info.key; }
   get sessionId(): string { return this.info.sessionId; }
   get labels(): Readonly<Record<string, string>> { return this.info.labels; }
   get terminatesTls(): boolean { return this.info.terminatesTls; }

@@ -21,7 +21,7 @@ function report(sessionId: string, leg: number, up: boolean, labels: Record<stri
   return {
     up, reason: up ? '' : 'connection closed (1006)',
     info: {
-      sessionId, credentialId: 'cr_ops', labels, metadata: '', agentVersion: 'edgeplane-agent/0.1.0', os: 'linux',
+      key: `${sessionId}/${leg}`, sessionId, credentialId: 'cr_ops', labels, metadata: '', agentVersion: 'edgeplane-agent/0.1.0', os: 'linux',
       forwardsTo: 'localhost:3000', terminatesTls: false, clientIp: '198.51.100.4', clientPort: 50000 + leg, leg,
       startedAt: '2026-01-02T03:04:05.000Z',
     },

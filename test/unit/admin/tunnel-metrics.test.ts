@@ -20,7 +20,7 @@ function report(sessionId: string, leg: number, up: boolean, labels: Record<stri
   return {
     up, reason,
     info: {
-      sessionId, credentialId: `cr_${sessionId.slice(0, 4)}`, labels, metadata: '{"team":"edge"}', agentVersion: 'edgeplane-agent/0.1.0',
+      key: `${sessionId}/${leg}`, sessionId, credentialId: `cr_${sessionId.slice(0, 4)}`, labels, metadata: '{"team":"edge"}', agentVersion: 'edgeplane-agent/0.1.0',
       os: 'linux', forwardsTo: 'localhost:8080', terminatesTls: false, clientIp: '192.0.2.7', clientPort: 40000 + leg, leg,
       startedAt: '2026-01-02T03:04:05.000Z',
     },
