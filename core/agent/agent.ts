@@ -2,9 +2,8 @@
 // The first leg finds out from the edge how many legs the session needs and which worker it landed
 // on; the agent then opens the others. Streams the edge opens on any leg are served by forward.ts.
 import { EventEmitter } from 'node:events';
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
+import { packageFilePath } from '../package-files.js';
 import type { MuxStream } from '../tunnel/mux.js';
 import type { AuthResult, StreamOpen } from '../tunnel/protocol.js';
 import { serveStream, type ForwardSettings, type StreamOutcome } from './forward.js';
@@ -31,17 +30,10 @@ export interface StreamEvent { leg: number | null; open: StreamOpen; refused?: '
 export interface StreamEndEvent { leg: number | null; open: StreamOpen; outcome: StreamOutcome }
 
 function readAgentVersion(): string {
-  // Walk up from this module (dist/core/agent or core/agent) to the package root.
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const candidate = join(dir, 'package.json');
-    if (existsSync(candidate)) {
-      const pkg = JSON.parse(readFileSync(candidate, 'utf8')) as { name?: string; version?: string };
-      if (pkg.name === 'edgeplane' && typeof pkg.version === 'string') return pkg.version;
-    }
-    const parent = dirname(dir);
-    if (parent === dir) return '0.0.0';
-    dir = parent;
+  try {
+    return (JSON.parse(readFileSync(packageFilePath('package.json'), 'utf8')) as { version?: string }).version ?? '0.0.0';
+  } catch {
+    return '0.0.0';
   }
 }
 

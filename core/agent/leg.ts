@@ -105,6 +105,10 @@ export class Leg extends EventEmitter {
       maxPayload: MAX_MESSAGE,
       handshakeTimeout: options.authTimeoutMs || undefined,
       followRedirects: false,
+      // An all-zero mask, which ws then skips on both ends. Masking protects proxies that read WebSocket
+      // frames in the clear (RFC 6455 §10.3); inside TLS nothing between agent and edge sees them, and
+      // masking costs a pass over every byte on each side (ws's JS fallback without bufferutil).
+      generateMask: (mask: Buffer) => { mask.fill(0); },
     } as WebSocket.ClientOptions);
   }
 

@@ -1,7 +1,7 @@
 // Protobuf form of events (proto/events.proto): length-delimited Envelope messages, for destinations
 // with `format: protobuf`. The schema is loaded once, from the .proto file the package ships.
 import protobuf from 'protobufjs';
-import { protoFilePath } from '../proto-files.js';
+import { protoFilePath } from '../package-files.js';
 import type { EventEnvelope } from './types.js';
 import { HTTP_REQUEST_COMPLETE, TCP_CONNECTION_CLOSED } from './types.js';
 

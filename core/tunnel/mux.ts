@@ -101,8 +101,9 @@ export class MuxStream extends Duplex {
     this.bytesRead += payload.length;
     this.unacked += payload.length;
     this.touch();
-    // The payload is a view into the WebSocket message; keep our own copy for the reader.
-    if (this.push(Buffer.from(payload))) this.giveCredit();
+    // The payload is a view into the message ws handed over (a fresh buffer per socket read, never
+    // reused), so it is queued without a copy; the window bounds what it keeps alive.
+    if (this.push(payload)) this.giveCredit();
   }
 
   /** @internal */
@@ -253,7 +254,10 @@ export class Mux {
     if (this.streams.get(stream.id) === stream) this.streams.delete(stream.id);
   }
 
-  /** Feeds one received frame. Protocol violations close the whole leg (via onProtocolError). */
+  /**
+   * Feeds one received frame. DATA payloads are passed on as views of `message`, so the caller must not
+   * reuse its buffer afterwards (ws never does). Protocol violations close the leg (via onProtocolError).
+   */
   onFrame(message: Buffer): void {
     try {
       this.handle(message);

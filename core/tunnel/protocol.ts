@@ -1,7 +1,7 @@
 // The wire format of agent sessions (proto/tunnel.proto): one WebSocket binary message per frame,
 // [type u8][stream id u32][payload]. Control payloads are protobuf; DATA is raw bytes.
 import protobuf from 'protobufjs';
-import { protoFilePath } from '../proto-files.js';
+import { protoFilePath } from '../package-files.js';
 
 export const FrameType = { Control: 0, Open: 1, OpenResult: 2, Data: 3, Fin: 4, Reset: 5, Window: 6 } as const;
 export type FrameTypeCode = (typeof FrameType)[keyof typeof FrameType];

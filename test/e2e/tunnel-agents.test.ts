@@ -2,6 +2,7 @@
 // tunnel listener, loopback origins behind the agents, and HTTPS / TCP / TLS clients in front.
 import t from 'tap';
 import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import type http from 'node:http';
 import net from 'node:net';
 import tls from 'node:tls';
@@ -46,9 +47,14 @@ const bytesSent = new Map<string, number>();
 
 interface Ports { tunnel: number; https: number; tcp: number; tls: number }
 
-function edgeConfig(pki: ReturnType<typeof makePki>, ports: Ports, workers: number): Record<string, unknown> {
+function edgeConfig(pki: ReturnType<typeof makePki>, ports: Ports, workers: number, sessionsFile?: string): Record<string, unknown> {
   return {
     workers,
+    // Session events through the Event Subscriptions machinery (a config-declared subscription to a file).
+    ...(sessionsFile === undefined ? {} : {
+      event_destinations: [{ id: 'ed_sessions', target: { file: { path: sessionsFile } } }],
+      event_subscriptions: [{ id: 'esb_sessions', sources: [{ type: 'agent_session_start.v0' }, { type: 'agent_session_stop.v0' }], destination_ids: ['ed_sessions'] }],
+    }),
     tls_certificates: [{ id: 'cert_edge', certificate_pem: { file: pki.path('bundle.crt') }, private_key_pem: { file: pki.path('leaf.key') } }],
     reserved_domains: [{ domain: '*.example.test', certificate_id: 'cert_edge' }],
     tunnel: { listen: `127.0.0.1:${ports.tunnel}`, certificate_id: 'cert_edge', heartbeat_interval: 1, heartbeat_tolerance: 3, authtokens: [{ id: 'cr_agents', token: TOKEN }] },
@@ -98,7 +104,8 @@ t.test('tunnel agents', async (t) => {
   const originA = await startOrigin(t, namedOrigin('A'));
   const originB = await startOrigin(t, namedOrigin('B'));
   const ports: Ports = { tunnel: await freePort(), https: await freePort(), tcp: await freePort(), tls: await freePort() };
-  let daemon = await startDaemon(t, edgeConfig(pki, ports, 2));
+  const sessionsFile = `${tempDir(t)}/sessions.ndjson`;
+  let daemon = await startDaemon(t, edgeConfig(pki, ports, 2, sessionsFile));
   const agent = (labels: Record<string, string>, forward: string, extra: string[] = []): AgentProcess =>
     startAgent(t, agentArgs({ edgePort: ports.tunnel, authtoken: TOKEN, labels, forward, ca: pki.path('ca.crt'), extra }));
 
@@ -132,6 +139,10 @@ t.test('tunnel agents', async (t) => {
     t.notOk(JSON.stringify(events).includes(TOKEN), 'no token in events');
     t.notOk(daemon.stderr().includes(TOKEN), 'no token in the daemon log');
     t.notOk(agentA.stderr().includes(TOKEN), 'no token in the agent log');
+    await until('the subscription delivered both starts', async () => existsSync(sessionsFile) && readFileSync(sessionsFile, 'utf8').split('\n').filter(Boolean).length >= 2);
+    const delivered = readFileSync(sessionsFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, any>);
+    t.same(delivered.map((e) => e.event_type), ['agent_session_start.v0', 'agent_session_start.v0'], 'a subscription to agent_session_start.v0 receives them');
+    t.same(delivered.map((e) => e.object.id).sort(), starts.map((e) => e.object.id).sort());
   });
 
   t.test('killing one agent mid-load loses no request sent to the other', async (t) => {

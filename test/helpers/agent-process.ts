@@ -1,6 +1,7 @@
 // Runs `edgeplane agent` as a real child process for end-to-end tests and follows its JSON log lines.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { CLI } from './daemon.js';
+import { followJsonLogs } from './child-logs.js';
 
 interface Teardown { teardown(fn: () => unknown): void }
 
@@ -37,44 +38,16 @@ export function agentArgs(a: AgentArgs): string[] {
 
 export function startAgent(t: Teardown, args: string[], env: NodeJS.ProcessEnv = {}): AgentProcess {
   const proc = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  const logs: Array<Record<string, unknown>> = [];
-  let stderr = '';
-  let pending = '';
-  const watchers: Array<() => void> = [];
-  proc.stderr!.setEncoding('utf8');
-  proc.stderr!.on('data', (chunk: string) => {
-    stderr += chunk;
-    pending += chunk;
-    let nl: number;
-    while ((nl = pending.indexOf('\n')) >= 0) {
-      const line = pending.slice(0, nl);
-      pending = pending.slice(nl + 1);
-      try { logs.push(JSON.parse(line) as Record<string, unknown>); } catch { /* plain text */ }
-    }
-    for (const w of watchers.slice()) w();
-  });
+  const follower = followJsonLogs(proc, 'agent');
   proc.stdout!.resume();
-  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => { for (const w of watchers.slice()) w(); resolve(code); }));
+  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
   t.teardown(async () => {
     if (proc.exitCode === null && proc.signalCode === null) { proc.kill('SIGKILL'); await exited; }
   });
-  const waitFrom = (from: number, pred: (line: Record<string, unknown>) => boolean, timeoutMs: number): Promise<Record<string, unknown>> =>
-    new Promise((resolve, reject) => {
-      const check = (): boolean => {
-        const hit = logs.slice(from).find(pred);
-        if (hit !== undefined) { resolve(hit); return true; }
-        if (proc.exitCode !== null || proc.signalCode !== null) { reject(new Error(`agent exited (${proc.exitCode ?? proc.signalCode}) before the expected log line:\n${stderr}`)); return true; }
-        return false;
-      };
-      if (check()) return;
-      const timer = setTimeout(() => { remove(); reject(new Error(`timed out waiting for an agent log line; stderr so far:\n${stderr}`)); }, timeoutMs);
-      const watcher = (): void => { if (check()) { clearTimeout(timer); remove(); } };
-      const remove = (): void => { const i = watchers.indexOf(watcher); if (i >= 0) watchers.splice(i, 1); };
-      watchers.push(watcher);
-    });
+  const waitFrom = follower.waitFrom;
   return {
-    proc, logs, exited,
-    stderr: () => stderr,
+    proc, logs: follower.logs, exited,
+    stderr: follower.stderr,
     waitForLog: (pred, timeoutMs = 15_000) => waitFrom(0, pred, timeoutMs),
     online: (after = 0, timeoutMs = 15_000) => waitFrom(after, (l) => l.msg === 'agent online', timeoutMs),
     async kill(signal = 'SIGKILL') {

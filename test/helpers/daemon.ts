@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
+import { followJsonLogs } from './child-logs.js';
 
 export const CLI = fileURLToPath(new URL('../../core/cli.js', import.meta.url));
 
@@ -44,45 +45,17 @@ export async function startDaemon(t: Teardown, config: Record<string, unknown>, 
     env: { ...process.env, EDGEPLANE_LOG_LEVEL: 'debug', ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const logs: Array<Record<string, unknown>> = [];
-  let stderr = '';
-  let pending = '';
-  const watchers: Array<() => void> = [];
-  proc.stderr!.setEncoding('utf8');
-  proc.stderr!.on('data', (chunk: string) => {
-    stderr += chunk;
-    pending += chunk;
-    let nl: number;
-    while ((nl = pending.indexOf('\n')) >= 0) {
-      const line = pending.slice(0, nl);
-      pending = pending.slice(nl + 1);
-      try { logs.push(JSON.parse(line)); } catch { /* plain text (hints, check output) */ }
-    }
-    for (const w of watchers.slice()) w();
-  });
+  const follower = followJsonLogs(proc, 'daemon');
+  const { logs } = follower;
   proc.stdout!.resume();
-  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => { for (const w of watchers.slice()) w(); resolve(code); }));
+  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
   t.teardown(async () => {
     if (proc.exitCode === null && proc.signalCode === null) {
       proc.kill('SIGKILL');
       await exited;
     }
   });
-
-  const waitForLog = (pred: (line: Record<string, unknown>) => boolean, timeoutMs = 15_000) =>
-    new Promise<Record<string, unknown>>((resolve, reject) => {
-      const check = (): boolean => {
-        const hit = logs.find(pred);
-        if (hit !== undefined) { resolve(hit); return true; }
-        if (proc.exitCode !== null) { reject(new Error(`daemon exited (${proc.exitCode}) before the expected log line:\n${stderr}`)); return true; }
-        return false;
-      };
-      if (check()) return;
-      const timer = setTimeout(() => { remove(); reject(new Error(`timed out waiting for a log line; stderr so far:\n${stderr}`)); }, timeoutMs);
-      const watcher = (): void => { if (check()) { clearTimeout(timer); remove(); } };
-      const remove = (): void => { const i = watchers.indexOf(watcher); if (i >= 0) watchers.splice(i, 1); };
-      watchers.push(watcher);
-    });
+  const waitForLog = (pred: (line: Record<string, unknown>) => boolean, timeoutMs = 15_000) => follower.waitFrom(0, pred, timeoutMs);
 
   const ready = await waitForLog((l) => l.msg === 'ready');
   const admin = String(ready.admin);
@@ -91,7 +64,7 @@ export async function startDaemon(t: Teardown, config: Record<string, unknown>, 
     : [];
   return {
     proc, dir, configPath, eventsPath, admin, logs, exited,
-    stderr: () => stderr,
+    stderr: follower.stderr,
     events,
     waitForLog,
     async waitForEvents(count, timeoutMs = 10_000) {

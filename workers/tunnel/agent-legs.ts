@@ -25,6 +25,8 @@ export function isAgentEndpoint(endpoint: EndpointSpec): endpoint is AgentEndpoi
 }
 
 const NONE: readonly AgentEndpoint[] = Object.freeze([]);
+/** A generation's label selectors are fixed arrays: their cache keys are made once, not per request. */
+const selectorKeys = new WeakMap<ReadonlyArray<readonly [string, string]>, string>();
 
 export class AgentLegs {
   private readonly legs = new Map<string, AgentEndpoint>();
@@ -55,7 +57,11 @@ export class AgentLegs {
    */
   matching(want: ReadonlyArray<readonly [string, string]>): readonly AgentEndpoint[] {
     if (this.legs.size === 0) return NONE;
-    const key = want.map(([k, v]) => `${k}=${v}`).join('\0');
+    let key = selectorKeys.get(want);
+    if (key === undefined) {
+      key = want.map(([k, v]) => `${k}=${v}`).join('\0');
+      selectorKeys.set(want, key);
+    }
     let found = this.cache.get(key);
     if (found === undefined) {
       const list: AgentEndpoint[] = [];

@@ -2,7 +2,7 @@
 // round trips of every message, and that the .proto declares exactly what protocol.ts speaks.
 import t from 'tap';
 import protobuf from 'protobufjs';
-import { protoFilePath } from '../../../core/proto-files.js';
+import { protoFilePath } from '../../../core/package-files.js';
 import {
   FRAME_HEADER, FrameType, MAX_DATA_FRAME, MAX_MESSAGE, ProtocolError,
   decodeControl, decodeOpen, decodeOpenResult, encodeControl, encodeOpen, encodeOpenResult, frame,
