@@ -37,29 +37,29 @@ async function load(path: string): Promise<LoadedConfig | null> {
   }
 }
 
-async function serve(configPath: string | undefined): Promise<number> {
-  if (configPath !== undefined) {
-    const loaded = await load(configPath);
-    if (loaded === null) return 1;
-    const { Daemon } = await import('./daemon.js');
-    await Daemon.start({ loaded, configPath: resolve(configPath), handleSignals: true });
-    return -1;
+/** Starts an edge (the library's createEdge) with signal handling; a config that does not load prints every problem. */
+async function startEdge(options: import('./edge.js').EdgeOptions): Promise<boolean> {
+  const { createEdge } = await import('./edge.js');
+  const { ConfigError } = await import('./config/errors.js');
+  try {
+    // The daemon's events go where the config's `events:` says; none are built when it has none.
+    await createEdge({ ...options, handleSignals: true, collectEvents: false });
+    return true;
+  } catch (err) {
+    if (err instanceof ConfigError) { printProblems(err); return false; }
+    throw err;
   }
+}
+
+async function serve(configPath: string | undefined): Promise<number> {
+  if (configPath !== undefined) return (await startEdge({ config: configPath })) ? -1 : 1;
   // Loaded only here: certificate generation pulls in a large library the daemon otherwise never needs.
   const { createDefaultSetup } = await import('./default-config.js');
   const setup = await createDefaultSetup();
-  const { loadConfigObject } = await import('./config/load.js');
-  const { ConfigError } = await import('./config/errors.js');
-  const { Daemon } = await import('./daemon.js');
-  let loaded: LoadedConfig;
-  try {
-    loaded = loadConfigObject(setup.config, { baseDir: process.cwd(), sourceName: 'embedded default' });
-  } catch (err) {
+  if (!(await startEdge({ config: setup.config, sourceName: 'embedded default' }))) {
     setup.close();
-    if (err instanceof ConfigError) { printProblems(err); return 1; }
-    throw err;
+    return 1;
   }
-  await Daemon.start({ loaded, configPath: null, handleSignals: true });
   process.stderr.write(setup.hints.join('\n') + '\n');
   return -1;
 }

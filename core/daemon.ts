@@ -8,14 +8,19 @@ import { createHash } from 'node:crypto';
 import { readFileSync, watch, type FSWatcher } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { loadNative, type NativeAddon } from './native/index.js';
-import { loadConfigFile, type LoadedConfig } from './config/load.js';
-import { ConfigError } from './config/errors.js';
+import { loadConfigFile, loadConfigObject, type LoadedConfig } from './config/load.js';
+import { ConfigError, type ConfigProblem } from './config/errors.js';
+import { readDesiredState, writeDesiredState } from './control/desired-state.js';
+import { stateDirFor } from './api/daemon-wiring.js';
+import type { InspectionSnapshot, InspectionSource } from './admin/inspect/source.js';
+import type { ControlServer } from './control/grpc-server.js';
+import { configResourceRoutes } from './api/config-resources/index.js';
 import { redactConfig } from './config/redact.js';
 import { buildGeneration } from './generation/build.js';
 import type { GenerationSpec } from './generation/spec.js';
 import { Counters, createCounterBuffer, SlotMap, MAX_BACKENDS, MAX_EDGES } from './tables/counters.js';
 import { Breakers, createBreakerBuffer, MAX_BREAKERS } from './tables/breakers.js';
-import { createSharedStoreBuffer } from './tables/shared-store.js';
+import { createSharedStoreBuffer, SharedStore } from './tables/shared-store.js';
 import { WorkerPool } from './dispatch/worker-pool.js';
 import { WorkerRuntime } from '../workers/runtime.js';
 import { Acceptor } from './acceptor/acceptor.js';
@@ -39,9 +44,28 @@ export interface DaemonOptions {
   configPath: string | null;
   /** Install SIGHUP/SIGTERM/SIGINT handlers and watch the config file (the CLI does; embedders may not). */
   handleSignals?: boolean;
+  /** Workers build events even without an `events:` output (an embedding program listens to `events`). */
+  collectEvents?: boolean;
 }
 
-export interface ReloadResult { ok: boolean; generation: number; problems?: string[] }
+export interface ReloadResult {
+  ok: boolean;
+  generation: number;
+  /** "path: reason" lines (logs, the CLI). */
+  problems?: string[];
+  /** The same problems with their paths, for APIs. */
+  details?: ConfigProblem[];
+  /** Applied, but something around it failed (e.g. the pushed config could not be made durable). */
+  warning?: string;
+}
+
+/** What a control plane watches: the generation, worker load, breakers, tunnel membership, route status counts. */
+export interface DaemonStatus extends InspectionSnapshot {
+  generation: number;
+  degraded: boolean;
+  /** Where the running config came from: 'file', 'embedded default', or the API that pushed it. */
+  source: string;
+}
 
 export class Daemon {
   private loaded: LoadedConfig;
@@ -52,6 +76,10 @@ export class Daemon {
   private readonly breakers = new Breakers(this.breakerBuffer);
   // Identity-module state every worker must see (session tokens, the SAML replay set); outlives generations.
   private readonly sharedStoreBuffer = createSharedStoreBuffer();
+  /** The main thread's view of the shared store (ACME challenge answers the workers serve). */
+  private readonly sharedStore = new SharedStore(this.sharedStoreBuffer);
+  /** Certificates obtained at run time (ACME), by reserved domain: every generation built from now on uses them. */
+  private managedCertificates: ReadonlyMap<string, { certPem: string; keyPem: string }> = new Map();
   private readonly slots = {
     edges: new SlotMap(MAX_EDGES, 'edge'),
     backends: new SlotMap(MAX_BACKENDS, 'backend'),
@@ -68,6 +96,8 @@ export class Daemon {
   private readonly acceptor: Acceptor;
   private readonly listeners: Listeners;
   private admin: AdminServer | null = null;
+  /** The gRPC control-plane API (control.grpc_listen), and the settings it was started with. */
+  private control: { server: ControlServer; key: string } | null = null;
   readonly eventApi: EventApi | null;
   /** Subscriptions → destinations; `eventRouter.stats()` for /metrics. */
   readonly eventRouter: RouterWiring;
@@ -76,9 +106,14 @@ export class Daemon {
   private reloading: Promise<ReloadResult> | null = null;
   private lastFileHash = '';
   private stopping: Promise<void> | null = null;
+  /** Where the running config came from (file, or the API that pushed it). */
+  private source: string;
+  /** Worker load, breakers, tunnel membership and route tallies: for /inspect and for status watchers. */
+  readonly inspection: InspectionSource;
 
   private constructor(private readonly opts: DaemonOptions) {
     this.loaded = opts.loaded;
+    this.source = opts.configPath === null ? 'embedded' : 'file';
     const config = opts.loaded.config;
     // EDGEPLANE_DISABLE_NATIVE=1 forces the degraded mode (tests, and operators ruling out the addon).
     const nativeLoad = process.env.EDGEPLANE_DISABLE_NATIVE === '1'
@@ -92,6 +127,8 @@ export class Daemon {
     this.events = new EventHub(this.sink);
     // Event Subscriptions API: durable store in admin.state_dir, audit events into the event output.
     this.eventApi = openDaemonEventApi(() => this.loaded, (line) => this.events.publish(line + '\n', 1));
+    // REST resources for the edge configuration (edges, routes, backends, domains, certificates, policies).
+    this.eventApi?.addExtensions(configResourceRoutes(this));
     // Event subscriptions: routes every hub batch; rebuilt on API changes and reloads (core/events/router-wiring.ts).
     this.eventRouter = wireEventRouter({ hub: this.events, api: this.eventApi, sink: this.sink, current: () => this.loaded });
     const onEvents = (data: string, count: number): void => this.events.publish(data, count);
@@ -124,6 +161,15 @@ export class Daemon {
     });
     // Native accept (no net.Socket per connection) when the addon has it and a worker pool serves.
     const accept = this.pool !== null && process.env.EDGEPLANE_DISABLE_NATIVE_ACCEPT !== '1' ? acceptCapable(this.native) : null;
+    const tunnelGroups = () => this.loaded.config.backends.flatMap((b) => (b.type === 'tunnel_group' ? [{ backend: b.id, labels: b.labels }] : []));
+    this.inspection = daemonInspectionSource({
+      events: this.events,
+      breakers: this.breakers,
+      breakerSlots: () => this.slots.breakers.entries(),
+      workers: () => (this.pool?.stats() ?? [{ index: 0, active: this.counters.workerActive(0), handled: this.counters.workerHandled(0) }])
+        .map((w) => ({ worker: w.index, active: w.active, handled: Number(w.handled) })),
+      tunnels: () => ({ sessions: this.tunnelSessions.list(), groups: tunnelGroups() }),
+    });
     this.listeners = new Listeners(
       (plan, socket) => this.acceptor.onConnection(plan, socket),
       accept === null ? null : { addon: accept, onFd: (plan, fd, ra, rp, la, lp) => this.acceptor.onAcceptedFd(plan, fd, ra, rp, la, lp) },
@@ -140,15 +186,19 @@ export class Daemon {
   get degraded(): boolean { return this.native === null; }
   listenerAddresses() { return this.listeners.addresses(); }
   get adminAddress(): string | null { return this.admin === null ? null : `${this.admin.host}:${this.admin.port}`; }
+  /** host:port of the gRPC control-plane API, or null. */
+  get controlAddress(): string | null { return this.control === null ? null : this.control.server.address; }
 
   private async boot(): Promise<void> {
-    const built = buildGeneration(this.loaded, 1, this.slots);
+    this.restorePushedConfig();
+    const built = this.build(this.loaded, 1);
     await this.install(built.spec);
     if (this.pool !== null) await this.pool.start();
     await this.listeners.openNew(built.listeners);
     await this.listeners.retarget(built.listeners);
     const admin = this.loaded.config.admin;
     if (admin?.listen) this.admin = await this.startAdmin(admin.listen, admin.debug_endpoints === true);
+    await this.syncControlServer();
     if (this.opts.handleSignals) this.handleSignals();
     if (this.opts.configPath !== null) this.lastFileHash = this.hashFile(this.opts.configPath);
     log.info('ready', {
@@ -157,6 +207,7 @@ export class Daemon {
       degraded: this.degraded,
       listeners: this.listeners.addresses(),
       admin: this.adminAddress,
+      control: this.controlAddress,
     });
   }
 
@@ -175,44 +226,184 @@ export class Daemon {
   /** Re-reads the config file; swaps it in atomically if valid, else keeps serving the old one. */
   reload(trigger: string): Promise<ReloadResult> {
     if (this.opts.configPath === null) return Promise.resolve({ ok: false, generation: this.generation, problems: ['embedded config: nothing to reload'] });
-    // Reloads are serialised: a trigger during a reload queues one more run afterwards.
-    const run = async (): Promise<ReloadResult> => {
-      const path = this.opts.configPath!;
-      let loaded: LoadedConfig;
-      try {
-        loaded = loadConfigFile(path);
-      } catch (err) {
-        this.reloads.failed++;
-        const problems = err instanceof ConfigError ? err.problems.map((p) => `${p.path}: ${p.reason}`) : [(err as Error).message];
-        log.error('config reload refused; still serving the previous generation', { trigger, generation: this.generation, problems });
-        return { ok: false, generation: this.generation, problems };
-      }
-      try {
-        const previous = this.loaded;
-        const built = buildGeneration(loaded, this.generation + 1, this.slots);
-        await this.listeners.openNew(built.listeners);
-        this.loaded = loaded;
-        try {
-          await this.install(built.spec);
-        } catch (err) {
-          this.loaded = previous;
-          throw err;
-        }
-        await this.listeners.retarget(built.listeners);
-        this.lastFileHash = this.hashFile(path);
-        this.reloads.ok++;
-        if (loaded.config.workers !== previous.config.workers) log.warn('workers changed in the config; the pool size applies at the next restart');
-        log.info('config reloaded', { trigger, generation: this.generation, listeners: this.listeners.addresses() });
-        return { ok: true, generation: this.generation };
-      } catch (err) {
-        this.reloads.failed++;
-        log.error('config reload failed; still serving the previous generation', { trigger, generation: this.generation, ...errorFields(err) });
-        return { ok: false, generation: this.generation, problems: [(err as Error).message] };
-      }
-    };
+    const path = this.opts.configPath;
+    return this.serialised(async () => {
+      const result = await this.applyLoaded(() => loadConfigFile(path), trigger, 'file');
+      if (result.ok) this.lastFileHash = this.hashFile(path);
+      return result;
+    });
+  }
+
+  /**
+   * Applies a whole config given as a document (what the YAML file holds), from a control plane, the REST
+   * API or an embedding program: validated exactly like the file, then installed on every worker at once
+   * as a new generation. On success it is kept in the state directory, so a restart comes back with it
+   * (until the config file is edited). `{ file }` values are read relative to the config file's directory.
+   */
+  applyConfig(document: Record<string, unknown>, source: string): Promise<ReloadResult> {
+    return this.serialised(() => this.applyDocument(document, source));
+  }
+
+  /** Edits a copy of the running document and applies it (one serialised read-modify-write). */
+  updateConfig(edit: (document: Record<string, unknown>) => void, source: string): Promise<ReloadResult> {
+    return this.serialised(async () => {
+      const draft = structuredClone(this.loaded.raw);
+      edit(draft);
+      return this.applyDocument(draft, source);
+    });
+  }
+
+  /** A copy of the running config document (with its secrets: callers redact before showing it). */
+  desiredConfig(): Record<string, unknown> { return structuredClone(this.loaded.raw); }
+
+  /** The running config, parsed and checked. */
+  get current(): LoadedConfig { return this.loaded; }
+
+  status(): DaemonStatus {
+    return { ...this.inspection.snapshot(), generation: this.generation, degraded: this.degraded, source: this.source };
+  }
+
+  private async applyDocument(document: Record<string, unknown>, source: string): Promise<ReloadResult> {
+    const result = await this.applyLoaded(() => loadConfigObject(document, { baseDir: this.loaded.baseDir, sourceName: source }), source, source);
+    if (!result.ok) return result;
+    const dir = this.stateDir();
+    if (dir === null) return { ...result, warning: 'no admin section, so no state directory: the pushed config is lost at restart' };
+    try {
+      writeDesiredState(dir, { file_sha256: this.lastFileHash, source, pushed_at: new Date().toISOString(), config: document });
+    } catch (err) {
+      log.error('the pushed config is live but could not be saved; a restart would come back with the file', { source, ...errorFields(err) });
+      return { ...result, warning: `applied, but not saved in the state directory: ${(err as Error).message}` };
+    }
+    return result;
+  }
+
+  /** Reloads, pushes and edits run one at a time: a trigger during one queues after it. */
+  private serialised(run: () => Promise<ReloadResult>): Promise<ReloadResult> {
     const next = (this.reloading ?? Promise.resolve()).then(run, run);
     this.reloading = next;
     return next;
+  }
+
+  private async applyLoaded(load: () => LoadedConfig, trigger: string, source: string): Promise<ReloadResult> {
+    const what = source === 'file' ? 'config reload' : 'pushed config';
+    let loaded: LoadedConfig;
+    try {
+      loaded = load();
+    } catch (err) {
+      this.reloads.failed++;
+      const details = err instanceof ConfigError ? err.problems : [{ path: '', reason: (err as Error).message }];
+      const problems = details.map((p) => (p.path === '' ? p.reason : `${p.path}: ${p.reason}`));
+      log.error(`${what} refused; still serving the previous generation`, { trigger, generation: this.generation, problems });
+      return { ok: false, generation: this.generation, problems, details };
+    }
+    try {
+      const previous = this.loaded;
+      const built = this.build(loaded, this.generation + 1);
+      await this.listeners.openNew(built.listeners);
+      this.loaded = loaded;
+      try {
+        await this.install(built.spec);
+      } catch (err) {
+        this.loaded = previous;
+        throw err;
+      }
+      await this.listeners.retarget(built.listeners);
+      this.source = source;
+      await this.syncControlServer();
+      this.reloads.ok++;
+      if (loaded.config.workers !== previous.config.workers) log.warn('workers changed in the config; the pool size applies at the next restart');
+      log.info(source === 'file' ? 'config reloaded' : 'pushed config applied', { trigger, source, generation: this.generation, listeners: this.listeners.addresses() });
+      return { ok: true, generation: this.generation };
+    } catch (err) {
+      this.reloads.failed++;
+      log.error(`${what} failed; still serving the previous generation`, { trigger, generation: this.generation, ...errorFields(err) });
+      const reason = (err as Error).message;
+      return { ok: false, generation: this.generation, problems: [reason], details: [{ path: '', reason }] };
+    }
+  }
+
+  private build(loaded: LoadedConfig, generation: number) {
+    const built = buildGeneration(loaded, generation, this.slots, this.managedCertificates);
+    if (this.opts.collectEvents === true) built.spec.eventsEnabled = true;
+    return built;
+  }
+
+  /**
+   * Installs certificates obtained at run time (ACME) for managed reserved domains: a new generation with the
+   * same config, so open connections keep theirs and new handshakes get the new ones. Resolves once every
+   * worker serves them.
+   */
+  installManagedCertificates(managed: ReadonlyMap<string, { certPem: string; keyPem: string }>): Promise<void> {
+    return this.serialised(async () => {
+      const previous = this.managedCertificates;
+      this.managedCertificates = new Map(managed);
+      const result = await this.applyLoaded(() => this.loaded, 'managed certificates', this.source);
+      if (!result.ok) this.managedCertificates = previous;
+      return result;
+    }).then((result) => {
+      if (!result.ok) throw new Error(`managed certificates not installed: ${(result.problems ?? []).join('; ')}`);
+    });
+  }
+
+  /** A value every worker reads from the shared store (null removes it); for ACME HTTP-01 answers. */
+  setSharedValue(key: string, value: Uint8Array | null, ttlMs = 3_600_000): void {
+    if (value === null) { this.sharedStore.delete(key); return; }
+    if (!this.sharedStore.set(key, value, Date.now() + ttlMs)) throw new Error(`the shared store refused '${key}' (full, or the value is too large)`);
+  }
+
+  /**
+   * Starts, moves or stops the gRPC API to match control.grpc_listen / grpc_certificate_id. Keys are read
+   * per call, so a key change needs no restart. Loaded on demand: grpc-js stays out of daemons without it.
+   */
+  private async syncControlServer(): Promise<void> {
+    const { grpc_listen: listen, grpc_certificate_id: certificateId } = this.loaded.config.control;
+    const cert = certificateId === null ? undefined : this.loaded.certificates.get(certificateId);
+    const key = listen === null ? '' : `${listen}|${cert?.certificatePem ?? ''}`;
+    if ((this.control?.key ?? '') === key) return;
+    await this.control?.server.close();
+    this.control = null;
+    if (listen === null) return;
+    try {
+      const { startControlServer } = await import('./control/grpc-server.js');
+      const server = await startControlServer(this, {
+        listen,
+        apiKeys: () => this.loaded.config.admin?.api_keys ?? [],
+        tls: cert === undefined ? null : { certPem: cert.certificatePem, keyPem: cert.privateKeyPem },
+      });
+      this.control = { server, key };
+      log.info('gRPC control API listening', { address: server.address, tls: cert !== undefined });
+    } catch (err) {
+      log.error('the gRPC control API could not start', { listen, ...errorFields(err) });
+    }
+  }
+
+  private stateDir(): string | null {
+    return this.loaded.config.admin === null ? null : stateDirFor(this.loaded);
+  }
+
+  /** At start: a config pushed through an API before the last stop, unless the config file changed since. */
+  private restorePushedConfig(): void {
+    const dir = this.stateDir();
+    if (dir === null || this.opts.configPath === null) return;
+    let state;
+    try {
+      state = readDesiredState(dir);
+    } catch (err) {
+      log.warn('ignoring an unreadable pushed config in the state directory', errorFields(err));
+      return;
+    }
+    if (state === null) return;
+    if (state.file_sha256 !== this.hashFile(this.opts.configPath)) {
+      log.warn('the config file changed since a config was pushed; starting from the file', { pushed_at: state.pushed_at, source: state.source });
+      return;
+    }
+    try {
+      this.loaded = loadConfigObject(state.config, { baseDir: this.loaded.baseDir, sourceName: `pushed config (${state.source})` });
+      this.source = state.source;
+      log.info('starting from the config pushed through the API', { pushed_at: state.pushed_at, source: state.source });
+    } catch (err) {
+      log.warn('the pushed config in the state directory no longer loads; starting from the file', errorFields(err));
+    }
   }
 
   /** Stops accepting, lets open connections finish up to drain_timeout, then stops everything. */
@@ -236,6 +427,8 @@ export class Daemon {
         this.local!.events.flush();
       }
       log.info(drained ? 'drained' : 'drain deadline reached; closing remaining connections', { signal });
+      await this.control?.server.close();
+      this.control = null;
       this.local?.tunnels.closeAll('edge stopping');
       await this.pool?.stop();
       this.admin?.close();
@@ -281,14 +474,7 @@ export class Daemon {
         ? (index) => (this.pool!.crash(index) ? json(202, { crashing: index }) : json(404, { error: `no worker ${index}` }))
         : undefined,
       api: this.eventApi === null ? undefined : (req) => this.eventApi!.handle(req),
-      inspection: daemonInspectionSource({
-        events: this.events,
-        breakers: this.breakers,
-        breakerSlots: () => this.slots.breakers.entries(),
-        workers: () => (this.pool?.stats() ?? [{ index: 0, active: this.counters.workerActive(0), handled: this.counters.workerHandled(0) }])
-          .map((w) => ({ worker: w.index, active: w.active, handled: Number(w.handled) })),
-        tunnels: () => ({ sessions: this.tunnelSessions.list(), groups: tunnelGroups() }),
-      }),
+      inspection: this.inspection,
     });
   }
 

@@ -6,6 +6,7 @@ import { ApiError, E, errorBody } from './errors.js';
 import type { EventResources } from './resources.js';
 import { renderDestination, renderSource, renderSubscription, subscriptionUri } from './render.js';
 import { isObject, type Json } from './validate.js';
+import { CONFIG_RESOURCE_PATH } from './config-resources/paths.js';
 
 export const MAX_BODY_BYTES = 64 * 1024;
 export const MAX_PAGE = 100;
@@ -27,12 +28,15 @@ export interface ApiReply { status: number; body: string }
 
 /** Paths the API serves; the admin server sends these here. */
 export function isApiPath(path: string): boolean {
-  return /^\/event_(destinations|subscriptions|records)(\/|$)/.test(path);
+  return /^\/event_(destinations|subscriptions|records)(\/|$)/.test(path) || CONFIG_RESOURCE_PATH.test(path);
 }
 
 /** What an extension route gets: the request's parts the core routes use, already authenticated. */
 export interface ExtensionContext {
   base: string;
+  /** The request path and query (without '?'): what page() needs for a list. */
+  path: string;
+  query: string;
   params: string[];
   /** The JSON object body (the same checks as the core routes: content type, size, object). */
   body(): Json;
@@ -159,6 +163,8 @@ export function createApiHandler(opts: ApiHandlerOptions): (req: ApiRequest) => 
         const principal = principalFor(key, base);
         const reply = route.run({
           base,
+          path: req.path,
+          query: req.query,
           params: match.slice(1).map((p) => safeDecode(p)),
           body: () => body(req),
           optionalBody: () => (req.body === null || req.body.length === 0 ? {} : body(req)),

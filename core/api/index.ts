@@ -24,8 +24,10 @@ export interface EventApiOptions {
 export interface EventApi {
   /** Core routes answer at once; extension routes may answer later. */
   handle(req: ApiRequest): ApiReply | Promise<ApiReply>;
-  /** Adds (replaces) the edgeplane extension routes (the daemon's event router provides them). */
+  /** Adds (replaces) the event router's extension set; sets added with addExtensions stay. */
   extend(extensions: ApiExtensions): void;
+  /** Adds one more extension set (e.g. configResourceRoutes(daemon)); the returned function removes it. */
+  addExtensions(extensions: ApiExtensions): () => void;
   resources: EventResources;
   /** Null when the API is off and no state directory exists yet. */
   store: DurableStore | null;
@@ -42,10 +44,28 @@ export function openEventApi(opts: EventApiOptions): EventApi {
   const audit = store === null ? null : new AuditLog(opts.stateDir, opts.onAudit, opts.warn);
   const resources = new EventResources(store, opts.config);
   checkConfigReferences(opts.config(), resources.destinations(), opts.warn);
-  let extensions: ApiExtensions | null = null;
+  // extend()'s set first, then added sets in order; merged once per change, not per request
+  let routerSet: ApiExtensions | null = null;
+  const added = new Set<ApiExtensions>();
+  let merged: ApiExtensions | null = null;
+  const merge = () => {
+    const sets = [...(routerSet === null ? [] : [routerSet]), ...added];
+    merged = sets.length === 0 ? null : {
+      routes: sets.flatMap((set) => set.routes),
+      destinationStats: (id) => {
+        for (const set of sets) if (set.destinationStats !== undefined) return set.destinationStats(id);
+        return undefined;
+      },
+    };
+  };
   return {
-    handle: createApiHandler({ resources, audit, keys: opts.keys, extensions: () => extensions }),
-    extend(next) { extensions = next; },
+    handle: createApiHandler({ resources, audit, keys: opts.keys, extensions: () => merged }),
+    extend(next) { routerSet = next; merge(); },
+    addExtensions(next) {
+      added.add(next);
+      merge();
+      return () => { added.delete(next); merge(); };
+    },
     resources,
     store,
     close() { audit?.close(); store?.close(); },

@@ -9,7 +9,7 @@ import { splitHostPort } from './syntax.js';
 import { coveringDomain } from './domain-index.js';
 
 interface Listener {
-  kind: 'sni' | 'tcp' | 'admin' | 'http' | 'tunnel';
+  kind: 'sni' | 'tcp' | 'admin' | 'http' | 'tunnel' | 'grpc';
   address: string;
   port: number;
   path: string;
@@ -71,6 +71,11 @@ function agentTerminationProblem(ctx: CheckContext, backendId: string | undefine
 
 function checkCertificate(ctx: CheckContext, name: string, domain: ReservedDomainConfig, path: string): void {
   const domainAt = ctx.at('reserved_domains', ctx.config.reserved_domains.indexOf(domain));
+  if (domain.certificate_management_policy !== null) {
+    // The certificate comes from ACME over HTTP-01, which cannot prove control of a wildcard name.
+    if (name.startsWith('*.')) ctx.add(path, `'${name}' is a wildcard name: automatic certificates (certificate_management_policy of '${domain.domain}', ${domainAt}) are validated over HTTP-01, which cannot issue wildcard certificates; upload one with certificate_id`);
+    return;
+  }
   if (domain.certificate_id === null) {
     ctx.add(path, `TLS ends at the edge for '${name}', but its reserved domain '${domain.domain}' (${domainAt}) has no certificate_id`);
     return;
@@ -162,6 +167,28 @@ export function checkEdges(ctx: CheckContext): void {
   }
   if (tunnel.certificate_id !== null && !ctx.exists('tls_certificates', tunnel.certificate_id)) {
     ctx.add('tunnel.certificate_id', `unknown tls certificate '${tunnel.certificate_id}'`);
+  }
+
+  const control = config.control;
+  const chp = control.grpc_listen === null ? null : splitHostPort(control.grpc_listen, true);
+  if (chp !== null && !('error' in chp)) {
+    if (chp.port !== 0) {
+      const mine: Listener = { kind: 'grpc', address: chp.host, port: chp.port, path: 'control.grpc_listen' };
+      const clash = clashWith(mine);
+      if (clash !== undefined) ctx.add('control.grpc_listen', `'${control.grpc_listen}' clashes with the ${clash.kind} listener of ${clash.path} on port ${chp.port}`);
+      addListener(mine);
+    }
+    if ((config.admin?.api_keys ?? []).length === 0) ctx.add('control.grpc_listen', 'the gRPC API needs admin.api_keys: clients authenticate with one of them');
+  }
+  if (control.grpc_certificate_id !== null && !ctx.exists('tls_certificates', control.grpc_certificate_id)) {
+    ctx.add('control.grpc_certificate_id', `unknown tls certificate '${control.grpc_certificate_id}'`);
+  }
+
+  // HTTP-01 challenges arrive over cleartext HTTP: without the plain listener no certificate can be issued.
+  if (config.http.plain_listen === null && !ctx.invalidSections.has('http')) {
+    config.reserved_domains.forEach((d, i) => {
+      if (d.certificate_management_policy !== null) ctx.add(`${ctx.at('reserved_domains', i)}.certificate_management_policy`, `automatic certificates are validated over HTTP-01 on port 80: set http.plain_listen (e.g. 0.0.0.0:80)`);
+    });
   }
 
   // Checked last so that a clash with any edge's port is reported here, where the extension is set.

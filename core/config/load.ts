@@ -33,6 +33,10 @@ export interface LoadedConfig {
   /** Paths (as in ConfigProblem) of values that must never be shown. */
   secretPaths: ReadonlySet<string>;
   sourcePath: string | null;
+  /** The document as given (before defaults and `{ file }` reads): what a control plane edits and pushes back. Holds secrets. */
+  raw: Record<string, unknown>;
+  /** Where `{ file }` values were read from. */
+  baseDir: string;
 }
 
 export interface LoadOptions {
@@ -153,7 +157,7 @@ function load(obj: unknown, opts: LoadOptions, sourcePath: string | null): Loade
 
   problems.push(...checkConfig({ config, at, invalidIds, certificates, invalidSections }));
   if (problems.length > 0) throw new ConfigError(problems, sourceName);
-  return { config, certificates, authorities, secretPaths: sources.secretPaths, sourcePath };
+  return { config, certificates, authorities, secretPaths: sources.secretPaths, sourcePath, raw: obj, baseDir: opts.baseDir };
 }
 
 function parseCollection(

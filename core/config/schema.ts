@@ -11,6 +11,8 @@ import { authModuleSchemas, enabledAuthModules } from './schema-auth.js';
 import { unavailableRouteModules } from './check-modules.js';
 import { webhookSettingsSchema, webhookVerificationSchema } from './schema-webhook.js';
 import { tunnelSettingsSchema } from './schema-tunnel.js';
+import { controlSettingsSchema } from './schema-control.js';
+import { acmeSettingsSchema, certificateManagementPolicySchema } from './schema-acme.js';
 export { MAX_USER_AGENT_PATTERNS, MIN_BREAKER_BUCKET_MS } from './schema-http.js';
 import { dialHostProblem, hostnameProblem, labelProblem, splitHostPort } from './syntax.js';
 import { routeMatchProblem } from './http-syntax.js';
@@ -188,10 +190,17 @@ export function createConfigSchema(sources: SourceContext) {
         if (problem !== null) ctx.addIssue({ code: z.ZodIssueCode.custom, message: problem });
       }).describe('A hostname, or a wildcard "*.example.com" that also covers nested names (spec §1.3).'),
       certificate_id: ref('certificate_id').nullish().transform((v) => v ?? null).describe('The tls_certificates id served for this domain when TLS ends at the edge.'),
+      certificate_management_policy: certificateManagementPolicySchema.describe('Automatic certificates over ACME (authority: letsencrypt, private_key_type: ecdsa | rsa); null = off. Excludes certificate_id.'),
       description,
       metadata,
     })
-    .strict();
+    .strict()
+    .superRefine((d, ctx) => {
+      // spec §1.3: an uploaded certificate and a managed one are mutually exclusive
+      if (d.certificate_id !== null && d.certificate_management_policy !== null) {
+        ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['certificate_management_policy'], message: 'certificate_id and certificate_management_policy are mutually exclusive: set one of them' });
+      }
+    });
 
   const ipPolicyRule = z
     .object({
@@ -432,7 +441,9 @@ export function createConfigSchema(sources: SourceContext) {
         .optional()
         .describe('Key (64 hex characters) the oauth/oidc/saml session cookies are sealed with. Default: a random key per start, so a restart logs every user out; set one to keep sessions across restarts and instances. Read at start only; shown as [redacted] in /config.'),
       webhooks: z.preprocess((v) => v ?? undefined, webhookSettingsSchema(pem(sources, false)).default({})).describe('edgeplane settings for webhook_verification: where SNS signing certificates may be fetched from.'),
+      control: z.preprocess((v) => v ?? undefined, controlSettingsSchema().default({})).describe('edgeplane settings for the gRPC control-plane API.'),
       tunnel: z.preprocess((v) => v ?? undefined, tunnelSettingsSchema(pem(sources, true)).default({})).describe('edgeplane settings for tunnel agents: the listener they dial, their authtokens and session limits.'),
+      acme: z.preprocess((v) => v ?? undefined, acmeSettingsSchema(pem(sources, false), pem(sources, true)).default({})).describe('edgeplane settings for automatic certificates (reserved domains with a certificate_management_policy): the ACME directory, contact, renewal.'),
       http: z.preprocess((v) => v ?? undefined, http.default({})).describe('edgeplane settings for every https edge: HTTP limits, timeouts, the cleartext listener.'),
     })
     .strict();

@@ -226,7 +226,19 @@ function httpSettings(http: HttpConfig): HttpSettingsSpec {
   };
 }
 
-export function buildGeneration(loaded: LoadedConfig, generation: number, slots: SlotMaps): BuiltGeneration {
+/** A certificate issued over ACME for a reserved domain with a certificate_management_policy. */
+export interface ManagedCertificate { certPem: string; keyPem: string }
+
+/** The generation's certificate id of a managed domain's certificate; ':' never occurs in config ids. */
+export function managedCertificateId(domain: string): string {
+  return `acme:${domain}`;
+}
+
+/**
+ * `managed`: certificates issued over ACME, by reserved domain name. A hostport whose domain is managed
+ * but has none yet gets no certificate, so its handshakes fail until issuance (as at ngrok).
+ */
+export function buildGeneration(loaded: LoadedConfig, generation: number, slots: SlotMaps, managed?: ReadonlyMap<string, ManagedCertificate>): BuiltGeneration {
   const config = loaded.config;
   const backends = compileBackends(config, slots);
   const policyIndex = new Map<string, number>();
@@ -274,9 +286,18 @@ export function buildGeneration(loaded: LoadedConfig, generation: number, slots:
       const name = host.toLowerCase();
       let certificateId: string | null = null;
       if (terminate) {
-        certificateId = coveringDomain(config.reserved_domains, name)?.certificate_id ?? null;
-        const cert = certificateId === null ? undefined : loaded.certificates.get(certificateId);
-        if (cert !== undefined) certificates[certificateId!] = { certPem: cert.certificatePem, keyPem: cert.privateKeyPem };
+        const domain = coveringDomain(config.reserved_domains, name);
+        if (domain?.certificate_management_policy != null) {
+          const issued = managed?.get(domain.domain);
+          if (issued !== undefined) {
+            certificateId = managedCertificateId(domain.domain);
+            certificates[certificateId] = { certPem: issued.certPem, keyPem: issued.keyPem };
+          }
+        } else {
+          certificateId = domain?.certificate_id ?? null;
+          const cert = certificateId === null ? undefined : loaded.certificates.get(certificateId);
+          if (cert !== undefined) certificates[certificateId!] = { certPem: cert.certificatePem, keyPem: cert.privateKeyPem };
+        }
       }
       hostports.push({ hostport, edge: edgeIndex, certificateId });
       hostEntries.push({ port, name, value: index });

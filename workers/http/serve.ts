@@ -14,6 +14,8 @@ import { serveHttp2 } from './h2.js';
 import { UpstreamPools } from './upstream.js';
 import { reasonPhrase } from './errors.js';
 import type { AuthWorkerContext } from './auth/flow.js';
+import { SharedStore } from '../../core/tables/shared-store.js';
+import { acmeChallengeAnswer } from '../../core/acme/challenge.js';
 
 /** What a worker keeps across connections for HTTP. */
 export interface HttpWorkerState {
@@ -26,10 +28,14 @@ export interface HttpWorkerState {
   auth: AuthWorkerContext;
   /** Publishes one finished exchange (event, metrics). */
   completed(x: Exchange, spec: GenerationSpec, scheme: 'http' | 'https', tx: Transaction): void;
+  /** The daemon's process-wide store, where the ACME manager puts HTTP-01 answers; null: none answered. */
+  challenges: SharedStore | null;
 }
 
-export function createHttpWorkerState(counters: Counters, breakers: Breakers, completed: HttpWorkerState['completed'], auth: AuthWorkerContext, workerIndex = 0): HttpWorkerState {
-  return { counters, workerIndex, breakers, pools: new UpstreamPools({ connectTimeoutMs: 10_000, idleTimeoutMs: 30_000, maxIdle: 128 }), completed, auth };
+/** `sharedStore`: the daemon's shared store buffer; the cleartext listener answers ACME HTTP-01 challenges from it. */
+export function createHttpWorkerState(counters: Counters, breakers: Breakers, completed: HttpWorkerState['completed'], auth: AuthWorkerContext, workerIndex = 0, sharedStore?: SharedArrayBuffer): HttpWorkerState {
+  const challenges = sharedStore === undefined ? null : new SharedStore(sharedStore);
+  return { counters, workerIndex, breakers, pools: new UpstreamPools({ connectTimeoutMs: 10_000, idleTimeoutMs: 30_000, maxIdle: 128 }), completed, auth, challenges };
 }
 
 // One ForwardContext per generation and scheme, made on the generation's first connection (not per
@@ -142,6 +148,12 @@ export function servePlainHttp(state: HttpWorkerState, c: PlainConnection): void
   const ctx = forwardContext(state, c.spec, 'http');
   const site: HttpSite = { conn: c.conn, proto: 'http', edgeFor: (host) => httpsEdgeByName(gen, c.spec, host)?.edge ?? null };
   const route = (start: RequestStart): Routed => {
+    // ACME HTTP-01 (RFC 8555 §8.3): answered before routing and the redirect, for any Host, since the
+    // CA validates a name before any edge may serve it over HTTPS.
+    if (state.challenges !== null && (start.method === 'GET' || start.method === 'HEAD')) {
+      const keyAuthorization = acmeChallengeAnswer(state.challenges, start.target);
+      if (keyAuthorization !== null) return { answer: { status: 200, errorCode: '', body: keyAuthorization } };
+    }
     if (c.mode === 'serve') return routeRequest(site, start);
     // Redirect mode (spec §1.5: no plain-HTTP endpoint; HTTP is redirected to HTTPS).
     const routed = routeRequest(site, start);
