@@ -33,7 +33,8 @@ async function tcpServer(t: Teardown, onSocket: (socket: net.Socket) => void): P
   return (server.address() as net.AddressInfo).port;
 }
 
-const bench = (args: string[]): ReturnType<typeof run> => run(process.execPath, [CLI, 'bench', ...args]);
+// Generous: twelve of these start at once, and a loaded CI box may take a while to start each node.
+const bench = (args: string[]): ReturnType<typeof run> => run(process.execPath, [CLI, 'bench', ...args], { timeoutMs: 60_000 });
 
 interface TcpSummary {
   mode: string; completed: number; stoppedAtEnd: number; rate: number; rateUnit: string; sizeBytes: number | null;

@@ -195,3 +195,26 @@ t.test('control plane over gRPC', async (t) => {
     t.equal(outcome, 'ended', 'the stream ended');
   });
 });
+
+t.test('the daemon process starts the gRPC API from control.grpc_listen', async (t) => {
+  const { startDaemon } = await import('../helpers/daemon.js');
+  const grpcPort = await freePort();
+  const key = randomBytes(24).toString('hex');
+  const daemon = await startDaemon(t, {
+    workers: 1,
+    admin: { listen: '127.0.0.1:0', api_keys: [key], debug_endpoints: true },
+    control: { grpc_listen: `127.0.0.1:${grpcPort}` },
+    backends: [{ id: 'bkd_page', type: 'http_response', status_code: 200, body: 'hello' }],
+  });
+  const ready = await daemon.waitForLog((l) => l.msg === 'ready');
+  t.equal(ready.control, `127.0.0.1:${grpcPort}`, 'the ready line names the control address');
+  const client = controlClient(`127.0.0.1:${grpcPort}`, key);
+  t.teardown(() => client.close());
+  const config = await client.unary('GetConfig', {});
+  t.same(config.backends.map((b: { id: string }) => b.id), ['bkd_page']);
+  t.notOk(JSON.stringify(config).includes(key), 'the API key is not returned');
+  const delta = await client.unary('ApplyDelta', { upsert_backends: [{ id: 'bkd_more', type: 'http_response', status_code: 204 }] });
+  t.equal(delta.ok, true, JSON.stringify(delta.problems));
+  t.equal(Number(delta.generation), 2);
+  await daemon.stop('SIGTERM');
+});

@@ -57,7 +57,8 @@ export async function startDaemon(t: Teardown, config: Record<string, unknown>, 
   });
   const waitForLog = (pred: (line: Record<string, unknown>) => boolean, timeoutMs = 15_000) => follower.waitFrom(0, pred, timeoutMs);
 
-  const ready = await waitForLog((l) => l.msg === 'ready');
+  // A loaded CI box can take many seconds to start the worker threads.
+  const ready = await waitForLog((l) => l.msg === 'ready', 60_000);
   const admin = String(ready.admin);
   const events = (): Array<Record<string, any>> => existsSync(eventsPath)
     ? readFileSync(eventsPath, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l))
