@@ -2,9 +2,12 @@
 // way docs.ts does. One model feeds both the .proto text (proto-from-schema.ts) and the conversion between
 // protobuf messages and config documents (convert.ts), so the two cannot drift apart.
 //
-// Field numbers follow schema order within each message. Adding a field at the END of a zod object keeps
-// every existing number; inserting one in the middle renumbers what follows and breaks wire compatibility,
-// which the unit test comparing the checked-in proto/control.proto makes visible in review.
+// buildProtoModel numbers fields in schema order; that is only a placeholder. The numbers on the wire come
+// from numberProtoModel, which applies the checked-in registry proto/control.fields.json: a field keeps the
+// number it was first given for good, wherever it moves in the zod object; a new field takes the next number
+// after every number the message has used (live or retired); a removed field's number and name become
+// `reserved` and are never handed out again. So inserting a field in the middle of an object or removing one
+// cannot silently renumber what Go/Rust clients generated from an older proto expect.
 import { z } from 'zod';
 
 export type ScalarType = 'string' | 'double' | 'int64' | 'bool';
@@ -37,6 +40,13 @@ export interface ProtoMessage {
   /** For a discriminated union folded into one message: the discriminator's field name. */
   discriminator: string | null;
   comment: string;
+  /** Numbers and names of removed fields (proto3 `reserved`), set by numberProtoModel. */
+  reserved?: ReservedFields;
+}
+
+export interface ReservedFields {
+  numbers: number[];
+  names: string[];
 }
 
 export interface ProtoModel {
@@ -218,4 +228,130 @@ export function buildProtoModel(schema: z.AnyZodObject): ProtoModel {
   const messages = new Map<string, ProtoMessage>([['Config', config]]);
   for (const [name, message] of builder.messages) if (name !== 'Config') messages.set(name, message);
   return { messages, collections: config.fields.filter((f) => f.repeated) };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Stable field numbers: the registry (proto/control.fields.json).
+
+/** One message's numbers: every live field's, and those of fields that were removed (never reused). */
+export interface FieldRegistryMessage {
+  /** Proto field name → number. */
+  fields: Record<string, number>;
+  /** Removed fields, by number: reserved in the message for good. */
+  retired: Array<{ number: number; name: string }>;
+}
+
+export interface FieldRegistry {
+  messages: Record<string, FieldRegistryMessage>;
+}
+
+/** A message to number: its proto field names in the order they are rendered. */
+export interface MessageToNumber {
+  name: string;
+  fields: string[];
+  /** Hand-written fields with fixed numbers (ConfigDelta's settings): kept out of the "next number" count. */
+  pinned?: Record<string, number>;
+}
+
+export interface MessageNumbers {
+  /** Proto field name → number. */
+  fields: Map<string, number>;
+  reserved: ReservedFields;
+}
+
+/** Field numbers protobuf keeps for itself. */
+const PROTOBUF_RESERVED_FROM = 19000;
+const PROTOBUF_RESERVED_TO = 19999;
+const MAX_FIELD_NUMBER = 536870911;
+
+function checkEntry(message: string, entry: FieldRegistryMessage): void {
+  const seen = new Map<number, string>();
+  const check = (number: number, what: string): void => {
+    if (!Number.isInteger(number) || number < 1 || number > MAX_FIELD_NUMBER || (number >= PROTOBUF_RESERVED_FROM && number <= PROTOBUF_RESERVED_TO)) {
+      throw new Error(`field registry: ${message}.${what} has the invalid field number ${number}`);
+    }
+    const other = seen.get(number);
+    if (other !== undefined) throw new Error(`field registry: ${message}.${what} and ${message}.${other} share the number ${number}`);
+    seen.set(number, what);
+  };
+  for (const [name, number] of Object.entries(entry.fields)) check(number, name);
+  for (const { number, name } of entry.retired) check(number, `${name} (retired)`);
+}
+
+/**
+ * Numbers each message's fields against `registry` (left unchanged) and returns the numbers with the
+ * registry to check in. Names in the registry keep their numbers; a new name takes max(every number the
+ * message has used, live or retired, pinned ones aside) + 1; a name that is gone moves to the message's
+ * retired list, and every retired number (and retired name no field uses again) is reserved. A retired name
+ * that comes back gets a NEW number: its old one may have had another type. Registry entries of messages
+ * not in `messages` are kept as they are, so a message that comes back keeps its numbers.
+ */
+export function assignFieldNumbers(messages: MessageToNumber[], registry: FieldRegistry): { numbers: Map<string, MessageNumbers>; registry: FieldRegistry } {
+  const numbers = new Map<string, MessageNumbers>();
+  const next: FieldRegistry = { messages: {} };
+  for (const message of messages) {
+    const previous: FieldRegistryMessage = registry.messages[message.name] ?? { fields: {}, retired: [] };
+    checkEntry(message.name, previous);
+    const pinned = message.pinned ?? {};
+    const pinnedNumbers = new Set(Object.values(pinned));
+    const fields = new Map<string, number>();
+    for (const [name, number] of Object.entries(pinned)) {
+      const registered = previous.fields[name];
+      if (registered !== undefined && registered !== number) {
+        throw new Error(`field registry: ${message.name}.${name} is registered as ${registered} but is fixed at ${number}`);
+      }
+    }
+    for (const name of message.fields) {
+      if (fields.has(name)) throw new Error(`proto model: ${message.name} has two fields named ${name}`);
+      const number = pinned[name] ?? previous.fields[name];
+      if (number !== undefined) fields.set(name, number);
+    }
+    const used = [...Object.values(previous.fields), ...previous.retired.map((r) => r.number), ...fields.values()];
+    const taken = new Set(used);
+    let last = Math.max(0, ...used.filter((n) => !pinnedNumbers.has(n)));
+    for (const name of message.fields) {
+      if (fields.has(name)) continue;
+      let number = last + 1;
+      while (taken.has(number) || pinnedNumbers.has(number) || (number >= PROTOBUF_RESERVED_FROM && number <= PROTOBUF_RESERVED_TO)) number++;
+      if (number > MAX_FIELD_NUMBER) throw new Error(`proto model: ${message.name} has run out of field numbers`);
+      fields.set(name, number);
+      taken.add(number);
+      last = number;
+    }
+    const retired = [...previous.retired];
+    for (const [name, number] of Object.entries(previous.fields)) if (!fields.has(name)) retired.push({ number, name });
+    retired.sort((a, b) => a.number - b.number);
+    const reservedNames = [...new Set(retired.map((r) => r.name))].filter((name) => !fields.has(name)).sort();
+    checkEntry(message.name, { fields: Object.fromEntries(fields), retired });
+    numbers.set(message.name, { fields, reserved: { numbers: retired.map((r) => r.number), names: reservedNames } });
+    next.messages[message.name] = {
+      fields: Object.fromEntries([...fields].sort((a, b) => a[1] - b[1])),
+      retired,
+    };
+  }
+  for (const [name, entry] of Object.entries(registry.messages).sort((a, b) => a[0].localeCompare(b[0]))) {
+    if (next.messages[name] === undefined) next.messages[name] = entry;
+  }
+  return { numbers, registry: next };
+}
+
+/**
+ * The model with its wire numbers and reserved fields from `registry`, and the registry to check in.
+ * `extra` numbers messages the model does not hold (ConfigDelta) in the same registry.
+ */
+export function numberProtoModel(model: ProtoModel, registry: FieldRegistry, extra: MessageToNumber[] = []): { model: ProtoModel; registry: FieldRegistry; extra: Map<string, MessageNumbers> } {
+  const toNumber: MessageToNumber[] = [...extra, ...[...model.messages.values()].map((m) => ({ name: m.name, fields: m.fields.map((f) => f.name) }))];
+  const { numbers, registry: next } = assignFieldNumbers(toNumber, registry);
+  const messages = new Map<string, ProtoMessage>();
+  for (const [name, message] of model.messages) {
+    const assigned = numbers.get(name)!;
+    messages.set(name, {
+      ...message,
+      fields: message.fields.map((f) => ({ ...f, number: assigned.fields.get(f.name)! })),
+      reserved: assigned.reserved,
+    });
+  }
+  const extraNumbers = new Map<string, MessageNumbers>();
+  for (const m of extra) extraNumbers.set(m.name, numbers.get(m.name)!);
+  return { model: { messages, collections: messages.get('Config')!.fields.filter((f) => f.repeated) }, registry: next, extra: extraNumbers };
 }

@@ -1,20 +1,121 @@
-// proto/control.proto is generated from the config schema: the checked-in file must be what the generator
-// writes, and a rich config must survive document → protobuf Config bytes → document unchanged.
+// proto/control.proto is generated from the config schema: the checked-in file (and its field-number
+// registry proto/control.fields.json) must be what the generator writes, field numbers must survive schema
+// changes, and a rich config must survive document → protobuf Config bytes → document unchanged.
 import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import protobuf from 'protobufjs';
-import { renderControlProto } from '../../../core/control/proto-from-schema.js';
+import { z } from 'zod';
+import { generateControlProto, readFieldRegistry, renderControlProto, renderFieldRegistry } from '../../../core/control/proto-from-schema.js';
+import { assignFieldNumbers, buildProtoModel, numberProtoModel, type FieldRegistry } from '../../../core/control/proto-model.js';
+import { configSchema } from '../../../core/config/schema.js';
 import { documentFromProto, documentToProto } from '../../../core/control/convert.js';
 import { loadConfigObject } from '../../../core/config/load.js';
 import { makePki } from '../../helpers/pki.js';
 
 const PROTO_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..', 'proto');
 
-t.test('the checked-in proto/control.proto is the generator output', async (t) => {
+const REGENERATE = 'regenerate with: node dist/core/control/proto-from-schema.js --write';
+
+t.test('the checked-in proto/control.proto and proto/control.fields.json are the generator output', async (t) => {
   const checkedIn = readFileSync(join(PROTO_DIR, 'control.proto'), 'utf8');
-  t.equal(checkedIn, renderControlProto(), 'regenerate with: node dist/core/control/proto-from-schema.js > proto/control.proto');
+  const registryText = readFileSync(join(PROTO_DIR, 'control.fields.json'), 'utf8');
+  const registry = readFieldRegistry(join(PROTO_DIR, 'control.fields.json'));
+  const generated = generateControlProto(configSchema, registry);
+  t.equal(checkedIn, generated.proto, REGENERATE);
+  t.equal(registryText, renderFieldRegistry(generated.registry), REGENERATE);
+  t.strictSame(JSON.parse(registryText), generated.registry, 'the registry is plain JSON');
+  t.equal(renderControlProto(), checkedIn, 'renderControlProto() reads the checked-in registry');
+  // Every generated message (and ConfigDelta) is in the registry with exactly the numbers the proto uses.
+  const root = protobuf.parse(checkedIn, { keepCase: true }).root;
+  for (const [name, entry] of Object.entries(registry.messages)) {
+    const type = root.lookupType(`edgeplane.control.v1.${name}`);
+    t.strictSame(Object.fromEntries(Object.values(type.fields).map((f) => [f.name, f.id])), entry.fields, `${name}'s numbers`);
+  }
+});
+
+t.test('field numbers survive a field inserted in the middle and a field removed', async (t) => {
+  const item = z.object({ id: z.string(), port: z.number().int(), legacy: z.string().optional() });
+  const before = z.object({
+    name: z.string(),
+    limits: z.object({ max: z.number().int(), min: z.number().int() }),
+    items: z.array(item),
+    enabled: z.boolean(),
+  });
+  // The registry as checked in for `before` (numbers in schema order, as a first generation gets them).
+  const fixture: FieldRegistry = {
+    messages: {
+      ConfigDelta: { fields: { upsert_items: 1, delete_items: 2, settings: 100, clear_settings: 101 }, retired: [] },
+      Config: { fields: { name: 1, limits: 2, items: 3, enabled: 4 }, retired: [] },
+      LimitsSettings: { fields: { max: 1, min: 2 }, retired: [] },
+      Item: { fields: { id: 1, port: 2, legacy: 3 }, retired: [{ number: 4, name: 'ancient' }] },
+    },
+  };
+  const first = numberProtoModel(buildProtoModel(before), fixture);
+  t.strictSame(first.registry.messages.Item, fixture.messages.Item, 'an unchanged schema changes nothing');
+  t.strictSame(first.registry.messages.Config, fixture.messages.Config);
+  t.strictSame(first.model.messages.get('Item')!.reserved, { numbers: [4], names: ['ancient'] });
+
+  // Inserted in the middle: Config.region (and Config.hosts, a new collection); Item.weight. Removed:
+  // Item.legacy and LimitsSettings.min.
+  const after = z.object({
+    name: z.string(),
+    region: z.string(),
+    limits: z.object({ max: z.number().int() }),
+    hosts: z.array(z.object({ id: z.string() })),
+    items: z.array(z.object({ id: z.string(), weight: z.number().int(), port: z.number().int() })),
+    enabled: z.boolean(),
+  });
+  const { model, registry } = numberProtoModel(buildProtoModel(after), fixture);
+  const numbersOf = (name: string) => Object.fromEntries(model.messages.get(name)!.fields.map((f) => [f.name, f.number]));
+  t.strictSame(numbersOf('Config'), { name: 1, region: 5, limits: 2, hosts: 6, items: 3, enabled: 4 }, 'existing numbers kept; new fields appended');
+  t.strictSame(numbersOf('Item'), { id: 1, weight: 5, port: 2 }, 'after the retired 4, never reusing it');
+  t.strictSame(numbersOf('LimitsSettings'), { max: 1 });
+  t.strictSame(model.messages.get('Item')!.reserved, { numbers: [3, 4], names: ['ancient', 'legacy'] });
+  t.strictSame(model.messages.get('LimitsSettings')!.reserved, { numbers: [2], names: ['min'] });
+  t.strictSame(model.messages.get('Config')!.reserved, { numbers: [], names: [] });
+  t.strictSame(registry.messages.Item, { fields: { id: 1, port: 2, weight: 5 }, retired: [{ number: 3, name: 'legacy' }, { number: 4, name: 'ancient' }] });
+  t.strictSame(registry.messages.LimitsSettings, { fields: { max: 1 }, retired: [{ number: 2, name: 'min' }] });
+  t.strictSame(registry.messages.Host, { fields: { id: 1 }, retired: [] }, 'a new message starts at 1');
+  t.strictSame(fixture.messages.Item, { fields: { id: 1, port: 2, legacy: 3 }, retired: [{ number: 4, name: 'ancient' }] }, 'the input registry is not changed');
+
+  // The full proto for both schemas: ConfigDelta keeps its numbers too, and bytes written by a client built
+  // from the old proto read the same with the new one.
+  const oldGen = generateControlProto(before, fixture);
+  const newGen = generateControlProto(after, fixture);
+  t.match(newGen.proto, /message Item \{\n  reserved 3, 4;\n  reserved "ancient", "legacy";\n/);
+  t.strictSame(newGen.registry.messages.ConfigDelta, {
+    fields: { upsert_items: 1, delete_items: 2, upsert_hosts: 3, delete_hosts: 4, settings: 100, clear_settings: 101 }, retired: [],
+  });
+  const parse = (text: string) => {
+    const root = new protobuf.Root();
+    root.loadSync(join(PROTO_DIR, 'events.proto'), { keepCase: true });
+    protobuf.parse(text, root, { keepCase: true });
+    root.resolveAll();
+    return root.lookupType('edgeplane.control.v1.Config');
+  };
+  const OldConfig = parse(oldGen.proto);
+  const NewConfig = parse(newGen.proto);
+  t.strictSame(NewConfig.lookupType('Item').reserved, [[3, 3], [4, 4], 'ancient', 'legacy'], 'reserved parses as proto3');
+  const bytes = OldConfig.encode(OldConfig.fromObject({
+    name: 'n', limits: { max: 9, min: 1 }, items: [{ id: 'a', port: 80, legacy: 'x' }], enabled: true,
+  })).finish();
+  const decoded = NewConfig.toObject(NewConfig.decode(bytes), { longs: Number });
+  t.strictSame(decoded, { name: 'n', limits: { max: 9 }, items: [{ id: 'a', port: 80 }], enabled: true }, 'old bytes decode into the same fields');
+
+  // Running again on the new registry is stable; a retired name that comes back gets a new number.
+  t.strictSame(numberProtoModel(buildProtoModel(after), registry).registry, registry, 'a second run changes nothing');
+  const revived = assignFieldNumbers([{ name: 'Item', fields: ['id', 'port', 'weight', 'legacy'] }], registry);
+  t.equal(revived.numbers.get('Item')!.fields.get('legacy'), 6);
+  t.strictSame(revived.numbers.get('Item')!.reserved, { numbers: [3, 4], names: ['ancient'] }, 'its old number stays reserved');
+});
+
+t.test('a broken registry is refused', async (t) => {
+  t.throws(() => assignFieldNumbers([{ name: 'M', fields: ['a'] }], { messages: { M: { fields: { a: 1, b: 1 }, retired: [] } } }), /share the number 1/);
+  t.throws(() => assignFieldNumbers([{ name: 'M', fields: ['a'] }], { messages: { M: { fields: { a: 2 }, retired: [{ number: 2, name: 'x' }] } } }), /share the number 2/);
+  t.throws(() => assignFieldNumbers([{ name: 'M', fields: ['a'] }], { messages: { M: { fields: { a: 19000 }, retired: [] } } }), /invalid field number/);
+  t.throws(() => assignFieldNumbers([{ name: 'M', fields: ['s'], pinned: { s: 100 } }], { messages: { M: { fields: { s: 7 }, retired: [] } } }), /fixed at 100/);
 });
 
 const IDP_METADATA = `<EntityDescriptor xmlns="urn:oasis:names:tc:SAML:2.0:metadata" entityID="https://idp.example.test">
