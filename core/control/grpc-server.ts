@@ -57,6 +57,9 @@ function loadService(): grpc.ServiceDefinition {
 const digest = (text: string): Buffer => createHash('sha256').update(text).digest();
 
 /** Compares against every key, in constant time per key, so timing tells nothing about which matched or how far. */
+/** Largest Config / ConfigDelta accepted (and GetConfig sent). */
+export const MAX_CONFIG_MESSAGE_BYTES = 256 * 1024 * 1024;
+
 function authorized(metadata: grpc.Metadata, keys: readonly string[]): boolean {
   const header = metadata.get('authorization')[0];
   if (typeof header !== 'string' || !header.startsWith('Bearer ')) return false;
@@ -92,7 +95,9 @@ function envelopeBytes(envelope: AnyEnvelope): Buffer {
 }
 
 export async function startControlServer(daemon: Daemon, settings: ControlServerSettings): Promise<ControlServer> {
-  const server = new grpc.Server();
+  // grpc-js refuses messages over 4 MiB by default; a snapshot of 100k hostnames is ~3 MiB (bench/RESULTS.md),
+  // so whole configs of a million names need far more. Memory is bounded by what the config check accepts.
+  const server = new grpc.Server({ 'grpc.max_receive_message_length': MAX_CONFIG_MESSAGE_BYTES, 'grpc.max_send_message_length': MAX_CONFIG_MESSAGE_BYTES });
   /** Ends each open stream; run at close. */
   const openStreams = new Set<() => void>();
 
