@@ -14,6 +14,7 @@ import { readDesiredState, writeDesiredState } from './control/desired-state.js'
 import { stateDirFor } from './api/daemon-wiring.js';
 import type { InspectionSnapshot, InspectionSource } from './admin/inspect/source.js';
 import type { ControlServer } from './control/grpc-server.js';
+import type { AcmeManager, AcmeManagerOptions, CertificateManagementStatus } from './acme/manager.js';
 import { configResourceRoutes } from './api/config-resources/index.js';
 import { redactConfig } from './config/redact.js';
 import { buildGeneration } from './generation/build.js';
@@ -46,6 +47,8 @@ export interface DaemonOptions {
   handleSignals?: boolean;
   /** Workers build events even without an `events:` output (an embedding program listens to `events`). */
   collectEvents?: boolean;
+  /** Options of the ACME manager (tests move its clock); false: no automatic certificates. */
+  acme?: AcmeManagerOptions | false;
 }
 
 export interface ReloadResult {
@@ -98,6 +101,8 @@ export class Daemon {
   private admin: AdminServer | null = null;
   /** The gRPC control-plane API (control.grpc_listen), and the settings it was started with. */
   private control: { server: ControlServer; key: string } | null = null;
+  /** Obtains and renews certificates of reserved domains with certificate_management_policy (started on first need). */
+  private acme: AcmeManager | null = null;
   readonly eventApi: EventApi | null;
   /** Subscriptions → destinations; `eventRouter.stats()` for /metrics. */
   readonly eventRouter: RouterWiring;
@@ -199,6 +204,7 @@ export class Daemon {
     const admin = this.loaded.config.admin;
     if (admin?.listen) this.admin = await this.startAdmin(admin.listen, admin.debug_endpoints === true);
     await this.syncControlServer();
+    void this.syncAcme();
     if (this.opts.handleSignals) this.handleSignals();
     if (this.opts.configPath !== null) this.lastFileHash = this.hashFile(this.opts.configPath);
     log.info('ready', {
@@ -229,7 +235,10 @@ export class Daemon {
     const path = this.opts.configPath;
     return this.serialised(async () => {
       const result = await this.applyLoaded(() => loadConfigFile(path), trigger, 'file');
-      if (result.ok) this.lastFileHash = this.hashFile(path);
+      if (result.ok) {
+        this.lastFileHash = this.hashFile(path);
+        void this.syncAcme();
+      }
       return result;
     });
   }
@@ -266,6 +275,7 @@ export class Daemon {
   private async applyDocument(document: Record<string, unknown>, source: string): Promise<ReloadResult> {
     const result = await this.applyLoaded(() => loadConfigObject(document, { baseDir: this.loaded.baseDir, sourceName: source }), source, source);
     if (!result.ok) return result;
+    void this.syncAcme();
     const dir = this.stateDir();
     if (dir === null) return { ...result, warning: 'no admin section, so no state directory: the pushed config is lost at restart' };
     try {
@@ -377,6 +387,38 @@ export class Daemon {
     }
   }
 
+  /** The ACME manager, once a reserved domain has asked for automatic certificates. */
+  get acmeManager(): AcmeManager | null { return this.acme; }
+
+  /** certificate_management_status of a reserved domain (by its id), or null when it has no policy. */
+  certificateManagementStatus(reservedDomainId: string): CertificateManagementStatus | null {
+    const domain = this.loaded.config.reserved_domains.find((d) => d.id === reservedDomainId);
+    return domain === undefined || this.acme === null ? null : this.acme.status(domain.domain);
+  }
+
+  /**
+   * Starts the ACME manager the first time a reserved domain has certificate_management_policy, and tells it
+   * about every applied config. Not awaited by callers: it installs certificates through the same serialised
+   * apply path, which must not wait on itself. acme-client is loaded only then.
+   */
+  private async syncAcme(): Promise<void> {
+    if (this.opts.acme === false || this.stopping !== null) return;
+    if (this.acme === null) {
+      if (!this.loaded.config.reserved_domains.some((d) => d.certificate_management_policy != null)) return;
+      const acme = await import('./acme/manager.js');
+      if (this.acme === null && this.stopping === null) {
+        this.acme = new acme.AcmeManager({
+          current: () => this.loaded,
+          stateDir: () => this.stateDir(),
+          setChallenge: (token, keyAuthorization) => this.setSharedValue(
+            acme.acmeChallengeKey(token), keyAuthorization === null ? null : acme.encodeKeyAuthorization(keyAuthorization), acme.ACME_CHALLENGE_TTL_MS),
+          installCertificates: (managed) => this.installManagedCertificates(managed),
+        }, this.opts.acme ?? {});
+      }
+    }
+    this.acme?.onConfig();
+  }
+
   private stateDir(): string | null {
     return this.loaded.config.admin === null ? null : stateDirFor(this.loaded);
   }
@@ -429,6 +471,8 @@ export class Daemon {
       log.info(drained ? 'drained' : 'drain deadline reached; closing remaining connections', { signal });
       await this.control?.server.close();
       this.control = null;
+      await this.acme?.close();
+      this.acme = null;
       this.local?.tunnels.closeAll('edge stopping');
       await this.pool?.stop();
       this.admin?.close();

@@ -54,7 +54,7 @@ export class WorkerRuntime {
     const events = this.events;
     this.env = {
       counters,
-      http: createHttpWorkerState(counters, new Breakers(breakerBuffer), (x, spec, scheme, tx) => publishExchange(events, x, spec, scheme, tx), createAuthWorkerContext(authRootKey ?? generateRootKey(), sharedStoreBuffer), workerIndex),
+      http: createHttpWorkerState(counters, new Breakers(breakerBuffer), (x, spec, scheme, tx) => publishExchange(events, x, spec, scheme, tx), createAuthWorkerContext(authRootKey ?? generateRootKey(), sharedStoreBuffer), workerIndex, sharedStoreBuffer),
       workerIndex,
       emitClosed: (event, spec) => this.events.add(serializeTcpConnectionClosed(event, spec.accountId)),
     };

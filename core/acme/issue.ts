@@ -25,6 +25,15 @@ export interface Issued { certPem: string; keyPem: string }
 // CA. One process talks to one directory at a time (the config has one), so a shared agent is enough.
 function trustDirectory(ca: string | null): void {
   acme.axios.defaults.httpsAgent = ca === null ? undefined : new https.Agent({ ca: [...tls.rootCertificates, ca], keepAlive: true });
+  // One quick retry of a network error or 5xx per request: the manager retries whole orders with its
+  // own backoff, and acme-client's default (5 tries, 5 s apart and growing) would hold a job for minutes.
+  Object.assign((acme.axios.defaults as { acmeSettings?: object }).acmeSettings ?? {}, { retryMaxAttempts: 1, retryDefaultDelay: 1 });
+}
+
+// acme-client 5.4 loses a network error once its retries are spent (it then reads `config` of a
+// missing response); say what happened instead of echoing that.
+function reason(err: Error, directoryUrl: string): string {
+  return err instanceof TypeError && /reading 'config'/.test(err.message) ? `the ACME server at ${directoryUrl} cannot be reached` : err.message;
 }
 
 export async function createKey(type: 'ecdsa' | 'rsa'): Promise<string> {
@@ -69,7 +78,7 @@ export async function issueCertificate(req: IssueRequest): Promise<Issued> {
     return { certPem, keyPem };
   } catch (err) {
     if (err instanceof ProvisioningError) throw err;
-    throw new ProvisioningError('INTERNAL_ERROR', (err as Error).message);
+    throw new ProvisioningError('INTERNAL_ERROR', reason(err as Error, req.directoryUrl));
   }
 }
 
@@ -83,5 +92,5 @@ async function validationFailure(client: Client, order: Order, name: string, err
       }
     }
   } catch { /* fall through to what acme-client said */ }
-  return new ProvisioningError('INTERNAL_ERROR', `${name}: ${err.message}`);
+  return new ProvisioningError('INTERNAL_ERROR', `${name}: ${err.message}`); // pending too long, or the re-read failed
 }

@@ -4,6 +4,7 @@
 // generation, so connections opened before keep theirs and new ones get the new certificate.
 import acme from 'acme-client';
 import type { LoadedConfig } from '../config/load.js';
+import type { ManagedCertificate } from '../generation/build.js';
 import { log } from '../log.js';
 import { createAccountKey, issueCertificate } from './issue.js';
 import { wantedCertificates, type WantedCertificate } from './names.js';
@@ -11,9 +12,9 @@ import { AcmeStore, type StoredCertificate } from './store.js';
 import { ProvisioningError, renewalTime, retryDelayMs, type CertificateManagementStatus, type ProvisioningJob } from './status.js';
 
 export type { CertificateManagementStatus, ProvisioningJob } from './status.js';
+export type { ManagedCertificate } from '../generation/build.js';
 export { acmeChallengeKey, encodeKeyAuthorization, writeAcmeChallenge, ACME_CHALLENGE_TTL_MS } from './challenge.js';
 
-export interface ManagedCertificate { certPem: string; keyPem: string }
 
 export interface AcmeHost {
   /** The running config (reserved_domains, acme settings). */
@@ -83,9 +84,8 @@ export class AcmeManager {
     for (const [domain, w] of wanted) {
       let state = this.states.get(domain);
       if (state !== undefined && !sameWanted(state.wanted, w)) {
-        // other names or key type: a new order now; the old certificate serves (where it covers) until then
+        // other names or key type: a new order now (see evaluate); the old certificate serves until then
         state.wanted = w;
-        state.renewsAt = this.now();
         state.failures = 0;
         state.retryAt = null;
       }
@@ -156,7 +156,9 @@ export class AcmeManager {
     if (this.closed || state.running !== null) return;
     if (state.timer !== null) { clearTimeout(state.timer); state.timer = null; }
     const now = this.now();
-    const due = state.retryAt ?? (state.current === null ? now : state.renewsAt ?? now);
+    // A certificate for other names or another key type than the config now wants is due at once.
+    const outdated = state.current === null || !sameWanted(state.wanted, state.current);
+    const due = state.retryAt ?? (outdated ? now : state.renewsAt ?? now);
     if (due <= now) {
       state.running = this.provision(domain, state).finally(() => {
         state.running = null;

@@ -1,13 +1,16 @@
 // How the daemon opens the API: keys, resources and state_dir from the current config (a reload
 // changes keys and config resources; state_dir is read once), audit lines into the event output.
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import type { LoadedConfig } from '../config/load.js';
 import { log } from '../log.js';
 import { openEventApi, type EventApi } from './index.js';
 
-/** admin.state_dir, or edgeplane-state next to the config file. */
+/**
+ * admin.state_dir, or edgeplane-state next to the config file. baseDir, not sourcePath: a config pushed through
+ * an API keeps the file's directory as its base, so its state stays where the file's was.
+ */
 export function stateDirFor(loaded: LoadedConfig): string {
-  return loaded.config.admin?.state_dir ?? join(loaded.sourcePath === null ? process.cwd() : dirname(loaded.sourcePath), 'edgeplane-state');
+  return loaded.config.admin?.state_dir ?? join(loaded.baseDir, 'edgeplane-state');
 }
 
 /** Null when the config has no admin listener (the API has nowhere to be served). */

@@ -5,8 +5,8 @@
 // name the CA cannot validate reporting its provisioning job.
 import t from 'tap';
 import tls from 'node:tls';
-import type { X509Certificate } from 'node:crypto';
-import { existsSync, statSync, readdirSync, writeFileSync } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
+import { statSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfigObject } from '../../core/config/load.js';
 import { AcmeManager, acmeChallengeKey, encodeKeyAuthorization, ACME_CHALLENGE_TTL_MS, type AcmeHost } from '../../core/acme/manager.js';
@@ -17,6 +17,7 @@ import { freePort, readUntil, run } from '../helpers/net.js';
 
 const APP = 'app.example.test';
 const BAD = 'bad.example.test';
+const RSA = 'rsa.example.test';
 
 /** AcmeHost over an in-process Daemon: what the daemon's own wiring does. */
 function hostFor(daemon: DaemonType, stateDir: string, installs: string[]): AcmeHost {
@@ -72,29 +73,27 @@ t.test('ACME against pebble: issue, serve, renew, restart, failure', async (t) =
     workers: 2,
     listen_address: '127.0.0.1',
     drain_timeout: 1,
+    admin: { listen: '127.0.0.1:0', state_dir: stateDir },
     acme: { directory_url: pebble.directoryUrl, directory_ca: { file: caFile }, email: 'ops@example.test' },
     reserved_domains: [
       { domain: APP, certificate_management_policy: { authority: 'letsencrypt' } },
+      { domain: RSA, certificate_management_policy: { authority: 'letsencrypt', private_key_type: 'rsa' } },
       { domain: `*.example.test`, certificate_management_policy: { authority: 'letsencrypt', private_key_type: 'rsa' } },
     ],
     backends: [{ id: 'bk_hello', type: 'http_response', status_code: 200, body: 'hello from the edge' }],
     edges: [{
-      id: 'edghts_app', type: 'https', hostports: [`${APP}:${httpsPort}`, `${BAD}:${httpsPort}`],
+      id: 'edghts_app', type: 'https', hostports: [`${APP}:${httpsPort}`, `${BAD}:${httpsPort}`, `${RSA}:${httpsPort}`],
       routes: [{ id: 'rt_all', match_type: 'path_prefix', match: '/', backend: { backend_id: 'bk_hello' } }],
     }],
     http: { plain_listen: `127.0.0.1:${plainPort}`, plain_mode: 'redirect' },
   }, { baseDir: dir, sourceName: 'acme test' });
   const { Daemon } = await import('../../core/daemon.js');
-  const daemon = await Daemon.start({ loaded, configPath: null });
-  t.teardown(() => daemon.shutdown('test end'));
-
+  // The daemon's own manager (started because a reserved domain has a policy), with a clock the test moves.
   let skewMs = 0;
-  const installs: string[] = [];
-  const manager = new AcmeManager(hostFor(daemon, stateDir, installs), { now: () => Date.now() + skewMs, retryDelaysMs: [10 * 60_000] });
-  t.teardown(() => manager.close());
-
+  const daemon = await Daemon.start({ loaded, configPath: null, acme: { now: () => Date.now() + skewMs, retryDelaysMs: [10 * 60_000] } });
+  t.teardown(() => daemon.shutdown('test end'));
   await t.rejects(connectVerified(httpsPort, BAD, pebble.tlsCertPem), 'before issuance a managed name has no certificate: the handshake fails');
-  manager.onConfig();
+  const manager = await waitFor('the daemon to start its ACME manager', async () => daemon.acmeManager ?? undefined);
 
   const root = await pebble.management('/roots/0');
   writeFileSync(join(dir, 'root.pem'), root);
@@ -102,7 +101,7 @@ t.test('ACME against pebble: issue, serve, renew, restart, failure', async (t) =
   t.test('issued certificate is served and verifies to pebble\'s root', async (t) => {
     const leaf = first.leaf;
     t.ok(leaf.checkHost(APP), 'the leaf names app.example.test');
-    t.match(leaf.publicKey.asymmetricKeyType, 'ec', 'ecdsa by default');
+    t.equal(leaf.publicKey.asymmetricKeyType, 'ec', 'ecdsa by default');
     t.equal(first.socket.authorized, true, 'the chain verifies against pebble\'s root');
     const status = manager.status(APP)!;
     t.ok(status.renews_at !== null && Date.parse(status.renews_at) < Date.parse(leaf.validTo), 'renews_at is before expiry');
@@ -115,9 +114,17 @@ t.test('ACME against pebble: issue, serve, renew, restart, failure', async (t) =
     t.equal(out.code, 0, `openssl verifies the chain: ${out.stderr.slice(0, 300)}`);
     t.match(out.stderr, /Verification: OK/);
   });
+  t.test('private_key_type: rsa gets an RSA certificate', async (t) => {
+    const peer = await waitFor('the RSA certificate', () => connectVerified(httpsPort, RSA, root));
+    t.equal(peer.leaf.publicKey.asymmetricKeyType, 'rsa', 'an RSA key');
+    t.ok(peer.leaf.checkHost(RSA), 'for its name');
+    t.not(peer.serial, first.serial, 'its own certificate');
+    peer.socket.destroy();
+  });
+
   t.test('state directory holds the account key and certificate, private', async (t) => {
     const acmeDir = join(stateDir, 'acme');
-    t.equal(statSync(acmeDir).mode & 0o777, 0o700);
+    t.equal(statSync(acmeDir).mode & 0o777, 0o700, 'the directory is 0700');
     const files = readdirSync(acmeDir);
     t.ok(files.some((f) => f.startsWith('account-')), 'account key kept');
     for (const f of files) t.equal(statSync(join(acmeDir, f)).mode & 0o777, 0o600, `${f} is 0600`);
@@ -138,11 +145,9 @@ t.test('ACME against pebble: issue, serve, renew, restart, failure', async (t) =
 
   t.test('renewal swaps the certificate without dropping an open connection', async (t) => {
     const renewsAt = Date.parse(manager.status(APP)!.renews_at!);
-    const before = installs.length;
     skewMs = renewsAt - Date.now() + 1000; // the manager's clock reaches renewal time
     manager.onConfig();
     const second = await waitFor('a renewed certificate', async () => {
-      if (installs.length === before) return undefined;
       const peer = await connectVerified(httpsPort, APP, root);
       if (peer.serial !== first.serial) return peer;
       peer.socket.destroy();
@@ -155,17 +160,38 @@ t.test('ACME against pebble: issue, serve, renew, restart, failure', async (t) =
     second.socket.destroy();
   });
 
+  t.test('a policy change orders a new certificate', async (t) => {
+    const applied = await daemon.updateConfig((doc) => {
+      const domains = doc.reserved_domains as { domain: string; certificate_management_policy: { private_key_type?: string } }[];
+      domains.find((d) => d.domain === RSA)!.certificate_management_policy.private_key_type = 'ecdsa';
+    }, 'acme test');
+    t.equal(applied.ok, true, 'config applied (the daemon tells its manager)');
+    const peer = await waitFor('an ECDSA certificate for the RSA name', async () => {
+      const p = await connectVerified(httpsPort, RSA, root);
+      if (p.leaf.publicKey.asymmetricKeyType === 'ec') return p;
+      p.socket.destroy();
+      return undefined;
+    });
+    t.ok(peer.leaf.checkHost(RSA), 'for its name');
+    peer.socket.destroy();
+  });
+
   t.test('a restart reuses the kept certificate without a new order', async (t) => {
-    const servedPem = installs[installs.length - 1]!;
+    const served = await connectVerified(httpsPort, APP, root);
+    const servedLeaf = served.leaf.toString();
+    served.socket.destroy();
     const seen: string[] = [];
-    const again = new AcmeManager({ ...hostFor(daemon, stateDir, seen), setChallenge: () => { throw new Error('no order expected'); } }, { now: () => Date.now() + skewMs, retryDelaysMs: [10 * 60_000] });
+    const again = new AcmeManager(hostFor(daemon, stateDir, seen), { now: () => Date.now() + skewMs, retryDelaysMs: [10 * 60_000] });
     t.teardown(() => again.close());
     await manager.close();
     again.onConfig();
+    t.ok(again.status(APP)!.renews_at !== null, 'renews_at is known at once: nothing was ordered');
+    t.equal(again.status(APP)!.provisioning_job, null, 'no job for it');
     await waitFor('the kept certificate installed', async () => (seen.length > 0 ? true : undefined), 10_000);
-    t.equal(seen[0], servedPem, 'the same certificate, read back from the state directory');
-    t.ok(again.status(APP)!.renews_at !== null);
-    t.ok(existsSync(join(stateDir, 'acme')));
+    t.equal(new X509Certificate(seen[0]!).toString(), servedLeaf, 'the same certificate, read back from the state directory');
+    const peer = await connectVerified(httpsPort, APP, root);
+    t.equal(peer.leaf.toString(), servedLeaf, 'and it is what clients get');
+    peer.socket.destroy();
   });
 
   t.teardown(() => { first.socket.destroy(); });

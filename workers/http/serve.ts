@@ -150,7 +150,7 @@ export function servePlainHttp(state: HttpWorkerState, c: PlainConnection): void
   const route = (start: RequestStart): Routed => {
     // ACME HTTP-01 (RFC 8555 §8.3): answered before routing and the redirect, for any Host, since the
     // CA validates a name before any edge may serve it over HTTPS.
-    if (state.challenges !== null && (start.method === 'GET' || start.method === 'HEAD')) {
+    if (state.challenges !== null && start.method === 'GET') {
       const keyAuthorization = acmeChallengeAnswer(state.challenges, start.target);
       if (keyAuthorization !== null) return { answer: { status: 200, errorCode: '', body: keyAuthorization } };
     }
