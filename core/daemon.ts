@@ -68,6 +68,8 @@ export interface DaemonStatus extends InspectionSnapshot {
   degraded: boolean;
   /** Where the running config came from: 'file', 'embedded default', or the API that pushed it. */
   source: string;
+  /** Automatic certificates: one entry per reserved domain with certificate_management_policy. */
+  certificates: Array<{ reserved_domain_id: string; domain: string; status: CertificateManagementStatus | null }>;
 }
 
 export class Daemon {
@@ -269,7 +271,10 @@ export class Daemon {
   get current(): LoadedConfig { return this.loaded; }
 
   status(): DaemonStatus {
-    return { ...this.inspection.snapshot(), generation: this.generation, degraded: this.degraded, source: this.source };
+    const certificates = this.loaded.config.reserved_domains
+      .filter((d) => d.certificate_management_policy != null)
+      .map((d) => ({ reserved_domain_id: d.id, domain: d.domain, status: this.acme?.status(d.domain) ?? null }));
+    return { ...this.inspection.snapshot(), generation: this.generation, degraded: this.degraded, source: this.source, certificates };
   }
 
   private async applyDocument(document: Record<string, unknown>, source: string): Promise<ReloadResult> {
