@@ -6,12 +6,17 @@ import { isTrafficType } from './validate.js';
 export const REDACTED = '[redacted]';
 
 const SECRET_KEYS = new Set(['aws_secret_access_key', 'api_key', 'client_secret', 'secret']);
+/** Request headers an http target sends that carry credentials. */
+const SECRET_HEADERS = new Set(['authorization', 'proxy-authorization', 'cookie', 'x-api-key']);
 
-function redact(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(redact);
+function redact(value: unknown, inHeaders = false): unknown {
+  if (Array.isArray(value)) return value.map((v) => redact(v));
   if (value === null || typeof value !== 'object') return value;
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) out[k] = SECRET_KEYS.has(k) && typeof v === 'string' ? REDACTED : redact(v);
+  for (const [k, v] of Object.entries(value)) {
+    const secret = typeof v === 'string' && (SECRET_KEYS.has(k) || (inHeaders && SECRET_HEADERS.has(k.toLowerCase())));
+    out[k] = secret ? REDACTED : redact(v, k === 'headers');
+  }
   return out;
 }
 

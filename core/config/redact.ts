@@ -1,6 +1,8 @@
 // The config as /config shows it: a deep copy with every secret replaced.
 import { parsePath } from './errors.js';
 import type { LoadedConfig } from './load.js';
+import { renderTarget } from '../api/render.js';
+import type { EventTarget } from '../events/model.js';
 
 export const REDACTED = '[redacted]';
 
@@ -27,7 +29,12 @@ function replaceAt(root: unknown, path: (string | number)[]): void {
 }
 
 export function redactConfig(loaded: LoadedConfig): unknown {
-  const copy = copyRedacted(loaded.config);
+  const copy = copyRedacted(loaded.config) as { event_destinations?: Array<{ target?: unknown }> };
+  // Destinations are parsed by the API's own parser (no secret paths recorded): hide their credentials the
+  // way the API reads them back.
+  for (const destination of copy.event_destinations ?? []) {
+    if (destination.target !== undefined) destination.target = renderTarget(destination.target as EventTarget);
+  }
   for (const path of loaded.secretPaths) replaceAt(copy, parsePath(path));
   return copy;
 }

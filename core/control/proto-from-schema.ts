@@ -21,7 +21,8 @@ const HEADER = `// edgeplane control-plane API (issue 9): a control plane pushes
 // \`optional\` so that absence is explicit (absent = the schema's default). Field numbers are stable: a field
 // keeps its number wherever it moves in the schema, a new field takes a new number, and a removed field's
 // number and name are \`reserved\`, never reused. A field the generator cannot map is a string named *_json
-// holding the value as JSON. Clients authenticate with metadata
+// holding the value as JSON; event destinations and subscriptions (custom-parsed in the config) use the
+// hand-written EventDestination and EventSubscription messages instead. Clients authenticate with metadata
 // \`authorization: Bearer <one of admin.api_keys>\`.
 syntax = "proto3";
 
@@ -91,6 +92,32 @@ message Status {
   repeated BreakerStatus breakers = 5;
   TunnelsStatus tunnels = 6;
   repeated RouteStatus routes = 7;
+  // Automatic certificates: one per reserved domain with a certificate_management_policy.
+  repeated CertificateStatus certificates = 8;
+}
+
+message CertificateStatus {
+  string reserved_domain_id = 1;
+  string domain = 2;
+  // Absent until the certificate manager has looked at the domain.
+  CertificateManagementStatus status = 3;
+}
+
+// The spec's certificate_management_status.
+message CertificateManagementStatus {
+  // RFC 3339; absent when there is no certificate yet.
+  optional string renews_at = 1;
+  // The issuance running or failed; absent when none is.
+  ProvisioningJob provisioning_job = 2;
+}
+
+message ProvisioningJob {
+  // The last failure: DNS_ERROR (the CA could not validate the name) or INTERNAL_ERROR; absent while none.
+  optional string error_code = 1;
+  string msg = 2;
+  string started_at = 3;
+  // When the next attempt runs (RFC 3339); absent when none is planned.
+  optional string retries_at = 4;
 }
 
 message WorkerLoad {
@@ -160,16 +187,16 @@ function protoType(field: ProtoField): string {
   }
 }
 
-function fieldLine(field: ProtoField, discriminator: string | null): string[] {
+function fieldLine(field: ProtoField, discriminator: string | null, indent = '  '): string[] {
   const lines: string[] = [];
   const notes = [field.comment];
   if (field.type.kind === 'json') notes.push('JSON text.');
   if (field.variants !== null && discriminator !== null) notes.push(`(${discriminator}: ${field.variants.join(', ')})`);
   if (field.name !== field.configName && field.type.kind !== 'json') notes.push(`The config's \`${field.configName}\`.`);
   const comment = notes.filter((n) => n !== '').join(' ');
-  if (comment !== '') lines.push(`  // ${comment}`);
-  const label = field.repeated ? 'repeated ' : field.type.kind === 'scalar' || field.type.kind === 'json' ? 'optional ' : '';
-  lines.push(`  ${field.type.kind === 'map' ? '' : label}${protoType(field)} ${field.name} = ${field.number};`);
+  if (comment !== '') lines.push(`${indent}// ${comment}`);
+  const label = field.oneof !== undefined ? '' : field.repeated ? 'repeated ' : field.type.kind === 'scalar' || field.type.kind === 'json' ? 'optional ' : '';
+  lines.push(`${indent}${field.type.kind === 'map' ? '' : label}${protoType(field)} ${field.name} = ${field.number};`);
   return lines;
 }
 
@@ -187,7 +214,16 @@ function renderMessage(message: ProtoMessage): string[] {
   if (message.comment !== '') out.push(`// ${message.comment}`);
   out.push(`message ${message.name} {`);
   out.push(...reservedLines(message.reserved));
-  for (const field of message.fields) out.push(...fieldLine(field, message.discriminator));
+  let group: string | undefined;
+  for (const field of message.fields) {
+    if (field.oneof !== group) {
+      if (group !== undefined) out.push('  }');
+      if (field.oneof !== undefined) out.push(`  oneof ${field.oneof} {`);
+      group = field.oneof;
+    }
+    out.push(...fieldLine(field, message.discriminator, group === undefined ? '  ' : '    '));
+  }
+  if (group !== undefined) out.push('  }');
   out.push('}', '');
   return out;
 }

@@ -32,6 +32,8 @@ export interface ProtoField {
   /** In a discriminated union's message: the variants that have this field (null: every variant). */
   variants: string[] | null;
   comment: string;
+  /** In a hand-written message: the `oneof` group the field belongs to. */
+  oneof?: string;
 }
 
 export interface ProtoMessage {
@@ -42,6 +44,8 @@ export interface ProtoMessage {
   comment: string;
   /** Numbers and names of removed fields (proto3 `reserved`), set by numberProtoModel. */
   reserved?: ReservedFields;
+  /** Hand-written (EVENT_MESSAGES): its numbers are fixed here, not taken from the registry. */
+  fixed?: boolean;
 }
 
 export interface ReservedFields {
@@ -60,7 +64,97 @@ export interface ProtoModel {
 export const FIXED_MESSAGE_NAMES = [
   'Source', 'ConfigDelta', 'ApplyResult', 'Problem', 'GetConfigRequest', 'WatchStatusRequest', 'Status', 'WorkerLoad',
   'BreakerStatus', 'RouteStatus', 'TunnelsStatus', 'TunnelSession', 'TunnelGroup', 'StreamEventsRequest',
+  'CertificateStatus', 'CertificateManagementStatus', 'ProvisioningJob',
 ];
+
+// ---------------------------------------------------------------------------------------------------------
+// Hand-written messages for config fields whose schema is a custom parser (z.any + transform), which the
+// zod walk can only map to JSON text: event destinations and subscriptions (core/api/config-resources.ts,
+// shapes in core/events/model.ts). Field names are the config/API JSON names, so the generic conversion in
+// convert.ts maps them like any generated message. Numbers are fixed here (never reuse or renumber one).
+
+const str = (name: string, number: number, comment = '', oneof?: string): ProtoField =>
+  ({ name, configName: name, number, repeated: false, type: { kind: 'scalar', scalar: 'string' }, variants: null, comment, ...(oneof === undefined ? {} : { oneof }) });
+const int = (name: string, number: number, comment = ''): ProtoField =>
+  ({ name, configName: name, number, repeated: false, type: { kind: 'scalar', scalar: 'int64' }, variants: null, comment });
+const strings = (name: string, number: number, comment = ''): ProtoField =>
+  ({ name, configName: name, number, repeated: true, type: { kind: 'scalar', scalar: 'string' }, variants: null, comment });
+const msg = (name: string, number: number, message: string, comment = '', opts: { repeated?: boolean; oneof?: string } = {}): ProtoField =>
+  ({ name, configName: name, number, repeated: opts.repeated ?? false, type: { kind: 'message', message }, variants: null, comment, ...(opts.oneof === undefined ? {} : { oneof: opts.oneof }) });
+const stringMap = (name: string, number: number, comment = ''): ProtoField =>
+  ({ name, configName: name, number, repeated: false, type: { kind: 'map', value: 'string' }, variants: null, comment });
+const fixedMessage = (name: string, comment: string, fields: ProtoField[]): ProtoMessage =>
+  ({ name, fields, discriminator: null, comment, fixed: true, reserved: { numbers: [], names: [] } });
+
+const SECRET_NOTE = 'A secret: GetConfig shows "[redacted]".';
+
+/** The hand-written event messages, in the order they are rendered. */
+export const EVENT_MESSAGES: readonly ProtoMessage[] = [
+  fixedMessage('EventDestination', 'An event destination (spec §1.8) as the config file declares it: the API body plus a required id.', [
+    str('id', 1, 'ed_… (required).'),
+    str('description', 2),
+    str('metadata', 3),
+    str('format', 4, 'json (default) or protobuf (http and file targets only).'),
+    msg('target', 5, 'EventTarget', 'Exactly one target.'),
+    msg('data_protection', 6, 'DataProtection'),
+  ]),
+  fixedMessage('EventTarget', 'Where a destination sends events: exactly one target.', [
+    msg('kinesis', 1, 'KinesisTarget', '', { oneof: 'target' }),
+    msg('firehose', 2, 'FirehoseTarget', '', { oneof: 'target' }),
+    msg('cloudwatch_logs', 3, 'CloudwatchLogsTarget', '', { oneof: 'target' }),
+    msg('datadog', 4, 'DatadogTarget', '', { oneof: 'target' }),
+    msg('azure_logs_ingestion', 5, 'AzureLogsIngestionTarget', '', { oneof: 'target' }),
+    msg('http', 6, 'HttpTarget', '', { oneof: 'target' }),
+    msg('file', 7, 'FileTarget', '', { oneof: 'target' }),
+    msg('stdout', 8, 'StdoutTarget', '', { oneof: 'target' }),
+  ]),
+  fixedMessage('AwsAuth', 'AWS credentials: exactly one of role or creds.', [
+    msg('role', 1, 'AwsRole', '', { oneof: 'auth' }),
+    msg('creds', 2, 'AwsCreds', '', { oneof: 'auth' }),
+  ]),
+  fixedMessage('AwsRole', '', [str('role_arn', 1)]),
+  fixedMessage('AwsCreds', '', [str('aws_access_key_id', 1), str('aws_secret_access_key', 2, SECRET_NOTE)]),
+  fixedMessage('KinesisTarget', '', [msg('auth', 1, 'AwsAuth'), str('stream_arn', 2), str('endpoint', 3, 'Where the API is (default: AWS).')]),
+  fixedMessage('FirehoseTarget', '', [msg('auth', 1, 'AwsAuth'), str('delivery_stream_arn', 2), str('endpoint', 3, 'Where the API is (default: AWS).')]),
+  fixedMessage('CloudwatchLogsTarget', '', [msg('auth', 1, 'AwsAuth'), str('log_group_arn', 2), str('endpoint', 3, 'Where the API is (default: AWS).')]),
+  fixedMessage('DatadogTarget', '', [
+    str('api_key', 1, SECRET_NOTE), str('ddtags', 2), str('service', 3), str('ddsite', 4), str('endpoint', 5, 'Where the API is (default: from ddsite).'),
+  ]),
+  fixedMessage('AzureLogsIngestionTarget', '', [
+    str('tenant_id', 1), str('client_id', 2), str('client_secret', 3, SECRET_NOTE), str('logs_ingestion_uri', 4),
+    str('data_collection_rule_id', 5), str('data_collection_stream_name', 6),
+  ]),
+  fixedMessage('HttpTarget', 'POSTs batches to url.', [
+    str('url', 1),
+    str('secret', 2, `Signs each body (X-Edgeplane-Signature). ${SECRET_NOTE}`),
+    stringMap('headers', 3, 'Sent with every batch; values of authorization, cookie and x-api-key headers are secrets.'),
+  ]),
+  fixedMessage('FileTarget', 'Appends to path, rotated past max_bytes, keeping max_files.', [str('path', 1), int('max_bytes', 2), int('max_files', 3)]),
+  fixedMessage('StdoutTarget', 'Writes events to the daemon\'s standard output.', []),
+  fixedMessage('DataProtection', 'What personal data leaves the daemon (edgeplane extension).', [
+    str('client_ip', 1, 'keep (default), truncate or hash.'),
+    strings('redact_headers', 2),
+    strings('allow_fields', 3),
+    int('retention_seconds', 4),
+    int('retention_bytes', 5),
+  ]),
+  fixedMessage('EventSubscription', 'An event subscription (spec §1.8) as the config file declares it: the API body plus a required id.', [
+    str('id', 1, 'esb_… (required).'),
+    str('description', 2),
+    str('metadata', 3),
+    msg('sources', 4, 'EventSource', '', { repeated: true }),
+    strings('destination_ids', 5),
+    msg('data_protection', 6, 'DataProtection'),
+  ]),
+  fixedMessage('EventSource', 'Traffic types need fields and may have a CEL filter; audit types have neither.', [
+    str('type', 1),
+    strings('fields', 2),
+    str('filter', 3),
+  ]),
+];
+
+/** Top-level config collections (custom-parsed) that use a hand-written message instead of JSON text. */
+export const HAND_WRITTEN_COLLECTIONS: Readonly<Record<string, string>> = { event_destinations: 'EventDestination', event_subscriptions: 'EventSubscription' };
 
 /** Strips defaults, optional/nullable and effects (refinements, transforms, preprocess) down to the shape. */
 export function unwrap(schema: z.ZodTypeAny): { base: z.ZodTypeAny; description: string } {
@@ -98,7 +192,7 @@ class ModelBuilder {
   private readonly bodies = new Map<string, string>();
 
   constructor() {
-    for (const name of FIXED_MESSAGE_NAMES) this.bodies.set(name, '<fixed>');
+    for (const name of [...FIXED_MESSAGE_NAMES, ...EVENT_MESSAGES.map((m) => m.name)]) this.bodies.set(name, '<fixed>');
   }
 
   /** The proto shape of a field; null when the field does not exist here (z.undefined: refused on a variant). */
@@ -224,9 +318,20 @@ export function buildProtoModel(schema: z.AnyZodObject): ProtoModel {
   const builder = new ModelBuilder();
   builder.objectMessage([schema], ['Config'], '', 'The whole configuration: what the YAML file holds.');
   // 'Config' is defined last (after its children); put it first for readers.
-  const config = builder.messages.get('Config')!;
+  const built = builder.messages.get('Config')!;
+  // Custom-parsed collections with a hand-written message: that message instead of JSON text.
+  const config: ProtoMessage = {
+    ...built,
+    fields: built.fields.map((f) => {
+      const message = HAND_WRITTEN_COLLECTIONS[f.configName];
+      return message === undefined || f.type.kind !== 'json' ? f : { ...f, name: f.configName, type: { kind: 'message', message } };
+    }),
+  };
   const messages = new Map<string, ProtoMessage>([['Config', config]]);
   for (const [name, message] of builder.messages) if (name !== 'Config') messages.set(name, message);
+  if (config.fields.some((f) => f.type.kind === 'message' && Object.values(HAND_WRITTEN_COLLECTIONS).includes(f.type.message))) {
+    for (const message of EVENT_MESSAGES) messages.set(message.name, message);
+  }
   return { messages, collections: config.fields.filter((f) => f.repeated) };
 }
 
@@ -340,10 +445,11 @@ export function assignFieldNumbers(messages: MessageToNumber[], registry: FieldR
  * `extra` numbers messages the model does not hold (ConfigDelta) in the same registry.
  */
 export function numberProtoModel(model: ProtoModel, registry: FieldRegistry, extra: MessageToNumber[] = []): { model: ProtoModel; registry: FieldRegistry; extra: Map<string, MessageNumbers> } {
-  const toNumber: MessageToNumber[] = [...extra, ...[...model.messages.values()].map((m) => ({ name: m.name, fields: m.fields.map((f) => f.name) }))];
+  const toNumber: MessageToNumber[] = [...extra, ...[...model.messages.values()].filter((m) => m.fixed !== true).map((m) => ({ name: m.name, fields: m.fields.map((f) => f.name) }))];
   const { numbers, registry: next } = assignFieldNumbers(toNumber, registry);
   const messages = new Map<string, ProtoMessage>();
   for (const [name, message] of model.messages) {
+    if (message.fixed === true) { messages.set(name, message); continue; }
     const assigned = numbers.get(name)!;
     messages.set(name, {
       ...message,

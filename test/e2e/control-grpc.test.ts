@@ -106,6 +106,8 @@ t.test('control plane over gRPC', async (t) => {
     t.equal(first.generation, generation, 'one status right away');
     t.equal(first.source, 'grpc');
     t.ok(Array.isArray(first.workers) && first.workers.length >= 1, 'per-worker load');
+    // proto3 with defaults off: an empty list is absent on the wire
+    t.strictSame(first.certificates ?? [], [], 'no reserved domain has a certificate_management_policy: no certificates');
 
     const result = await client.unary('ApplyDelta', {
       upsert_backends: [{ id: 'bkd_fixed', type: 'http_response', status_code: 201, body: 'from a delta', headers: { 'content-type': 'text/plain' } }],
@@ -194,6 +196,42 @@ t.test('control plane over gRPC', async (t) => {
     ]);
     t.equal(outcome, 'ended', 'the stream ended');
   });
+});
+
+t.test('WatchStatus carries the certificate status of managed reserved domains', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'edgeplane-control-acme-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  // No ACME server listens on this port: the first issuance fails at once, an INTERNAL_ERROR.
+  const directoryUrl = `https://127.0.0.1:${await freePort()}/dir`;
+  const loaded = loadConfigObject({
+    workers: 1,
+    listen_address: '127.0.0.1',
+    admin: { listen: '127.0.0.1:0', api_keys: [API_KEY], state_dir: join(dir, 'state') },
+    http: { plain_listen: `127.0.0.1:${await freePort()}` },
+    acme: { directory_url: directoryUrl },
+    reserved_domains: [
+      { id: 'rd_managed', domain: 'managed.example.test', certificate_management_policy: { authority: 'letsencrypt' } },
+      { id: 'rd_plain', domain: 'plain.example.test' },
+    ],
+  }, { baseDir: dir, env: {} });
+  const daemon = await Daemon.start({ loaded, configPath: null, acme: { retryDelaysMs: [60_000] } });
+  t.teardown(() => daemon.shutdown('test'));
+  const control = await startControlServer(daemon, { listen: '127.0.0.1:0', apiKeys: () => [API_KEY] });
+  t.teardown(() => control.close());
+  const client = controlClient(control.address, API_KEY);
+  t.teardown(() => client.close());
+  const watch = client.stream('WatchStatus', { interval_ms: 100 });
+  t.teardown(() => watch.cancel());
+  const failed = await watch.next((s) => s.certificates?.[0]?.status?.provisioning_job?.error_code !== undefined, 20_000);
+  t.equal(failed.certificates.length, 1, 'only the reserved domain with a policy');
+  const [cert] = failed.certificates;
+  t.equal(cert.reserved_domain_id, 'rd_managed');
+  t.equal(cert.domain, 'managed.example.test');
+  t.equal(cert.status.renews_at, undefined, 'no certificate yet: renews_at is absent');
+  t.equal(cert.status.provisioning_job.error_code, 'INTERNAL_ERROR', 'the CA cannot be reached');
+  t.ok(cert.status.provisioning_job.msg.length > 0, 'with a message');
+  t.ok(Number.isFinite(Date.parse(cert.status.provisioning_job.started_at)), 'started_at is a time');
+  t.ok(Date.parse(cert.status.provisioning_job.retries_at) > Date.parse(cert.status.provisioning_job.started_at), 'a retry is planned');
 });
 
 t.test('the daemon process starts the gRPC API from control.grpc_listen', async (t) => {

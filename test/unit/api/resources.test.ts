@@ -137,3 +137,15 @@ t.test('config file: event resources and api keys', async (t) => {
   t.match(bad('admin: { listen: "127.0.0.1:0", api_keys: [short] }'), /at least 16/);
   t.equal(parseConfigSubscription({ id: 'esb_a', colour: 1 }).ok, false);
 });
+
+t.test('/config hides the credentials of config-declared destinations, as the API does', async (t) => {
+  const loaded = loadConfigText([
+    'event_destinations:',
+    '  - { id: ed_hook, target: { http: { url: "https://hooks.example.test/in", secret: hook-signing-secret, headers: { Authorization: "Bearer header-token", X-Team: edge } } } }',
+    '  - { id: ed_dd, target: { datadog: { api_key: datadog-api-key, service: edge } } }',
+  ].join('\n'), { baseDir: '/', env: {} });
+  const shown = JSON.stringify(redactConfig(loaded));
+  for (const secret of ['hook-signing-secret', 'header-token', 'datadog-api-key']) t.notOk(shown.includes(secret), `${secret} is not shown`);
+  t.ok(shown.includes('"X-Team":"edge"') && shown.includes('"service":"edge"'), 'the rest of the targets is');
+  t.ok(shown.includes('hooks.example.test'), 'the URL is');
+});

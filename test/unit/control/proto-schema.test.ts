@@ -225,12 +225,13 @@ t.test('a rich config survives document → protobuf bytes → document', async 
   const certs = decoded.tls_certificates as Array<Record<string, any>>;
   t.equal(certs[1]!.certificate_pem.value, 'file');
   t.equal(certs[1]!.private_key_pem.env, 'EDGEPLANE_CONTROL_TEST_PEM');
-  t.equal(typeof (decoded.event_destinations_json as string[])[0], 'string');
+  t.strictSame((decoded.event_destinations as Array<Record<string, any>>)[0]!.target.file, { path: '/tmp/edgeplane-control-test.ndjson' }, 'destinations are typed messages');
+  t.equal((decoded.event_destinations as Array<Record<string, any>>)[0]!.target.target, 'file', 'the target oneof names the target');
 });
 
 t.test('conversion problems name the field', async (t) => {
-  const bad = documentFromProto({ event_destinations_json: ['{not json'], tls_certificates: [{ id: 'c', certificate_pem: {} }] });
-  t.same(bad.problems.map((p) => p.path), ['event_destinations[0]', 'tls_certificates[0].certificate_pem']);
+  const bad = documentFromProto({ tls_certificates: [{ id: 'c', certificate_pem: {} }] });
+  t.same(bad.problems.map((p) => p.path), ['tls_certificates[0].certificate_pem']);
   const both = documentFromProto({ backends: [{ id: 'b', type: 'failover', backends: { a: 1 }, failover_backends: ['a'] }] });
   t.same(both.problems.map((p) => p.path), ['backends[0].backends']);
 });
