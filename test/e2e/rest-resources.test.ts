@@ -58,8 +58,25 @@ t.test('REST config resources', async (t) => {
     return { status: res.status, body: text === '' ? null : JSON.parse(text), text };
   };
 
-  /** create → read → update → list → delete → 404, for one collection. */
-  const crud = async (tt: T, path: string, listKey: string, prefix: RegExp, create: object, update: object) => {
+  /** Every id of a list, following next_page_uri with `limit` items a page; checks each page's size. */
+  const allPages = async (tt: T, path: string, listKey: string, limit: number): Promise<string[]> => {
+    const ids: string[] = [];
+    let next: string | null = `${path}?limit=${limit}`;
+    for (let pages = 0; next !== null; pages++) {
+      if (pages > 1000) throw new Error(`${path}: paging does not end`);
+      const page = await call('GET', next);
+      tt.equal(page.status, 200);
+      const items = page.body[listKey] as Array<{ id: string }>;
+      tt.ok(items.length <= limit, `${path}: a page holds at most ${limit}`);
+      ids.push(...items.map((item) => item.id));
+      next = page.body.next_page_uri as string | null;
+      if (next !== null) tt.equal(items.length, limit, `${path}: only the last page is short`);
+    }
+    return ids;
+  };
+
+  /** create → read → update → list (paged one by one) → delete → 404, for one collection. `second`: another valid create body. */
+  const crud = async (tt: T, path: string, listKey: string, prefix: RegExp, create: object, update: object, second: object = create) => {
     const made = await call('POST', path, { description: 'made', metadata: '{"k":1}', ...create });
     tt.equal(made.status, 201, `${path}: created`);
     tt.match(made.body, { id: prefix, uri: `${base}${path}/${made.body.id}`, created_at: RFC3339_UTC, description: 'made', metadata: '{"k":1}' });
@@ -76,6 +93,13 @@ t.test('REST config resources', async (t) => {
     tt.ok(list.body[listKey].some((item: { id: string }) => item.id === id), `${path}: listed under ${listKey}`);
     tt.equal(list.body.uri, `${base}${path}`);
     tt.equal(list.body.next_page_uri, null);
+    const other = await call('POST', path, second);
+    tt.equal(other.status, 201, `${path}: a second one`);
+    const paged = await allPages(tt, path, listKey, 1);
+    tt.ok(paged.includes(id) && paged.includes(other.body.id), `${path}: paging with limit=1 reaches both`);
+    tt.equal(new Set(paged).size, paged.length, `${path}: no item on two pages`);
+    tt.ok(paged.indexOf(other.body.id) < paged.indexOf(id), `${path}: newest first`);
+    tt.equal((await call('DELETE', `${path}/${other.body.id}`)).status, 204);
     tt.equal((await call('DELETE', `${path}/${id}`)).status, 204, `${path}: deleted`);
     expectError(tt, await call('GET', `${path}/${id}`), 404, 'ERR_EDGEPLANE_4043', `${path}: gone`);
     return patched.body;
@@ -107,6 +131,8 @@ t.test('REST config resources', async (t) => {
     t.notOk('private_key_pem' in made.body, 'the key is not returned');
     const rsa = await call('POST', '/tls_certificates', { certificate_pem: pki.read('rsa-leaf.crt'), private_key_pem: pki.read('rsa-leaf.key') });
     t.match(rsa.body, { private_key_type: 'rsa', key_usages: ['digital_signature', 'key_encipherment'] });
+    const certs = await allPages(t, '/tls_certificates', 'certificates', 1);
+    t.same(certs.slice(0, 2), [rsa.body.id, certId], 'paging with limit=1, newest first');
     expectError(t, await call('PATCH', `/tls_certificates/${rsa.body.id}`, { private_key_pem: pki.read('leaf.key') }), 400, 'ERR_EDGEPLANE_4003', 'the key is create-only');
     t.equal((await call('DELETE', `/tls_certificates/${rsa.body.id}`)).status, 204);
     expectError(t, await call('POST', '/tls_certificates', { certificate_pem: pki.read('leaf.crt'), private_key_pem: pki.read('rsa-leaf.key') }), 400, 'ERR_NGROK_1923', 'key does not match');
@@ -121,7 +147,7 @@ t.test('REST config resources', async (t) => {
   });
 
   await t.test('reserved domains', async (t) => {
-    const out = await crud(t, '/reserved_domains', 'reserved_domains', /^rd_/, { domain: 'crud.example.test' }, { certificate_id: certId });
+    const out = await crud(t, '/reserved_domains', 'reserved_domains', /^rd_/, { domain: 'crud.example.test' }, { certificate_id: certId }, { domain: 'crud2.example.test' });
     t.same(out.certificate, { id: certId, uri: `${base}/tls_certificates/${certId}` });
     const kept = await call('POST', '/reserved_domains', { domain: '*.example.test', certificate_id: certId });
     t.equal(kept.status, 201);
@@ -171,6 +197,10 @@ t.test('REST config resources', async (t) => {
     t.match(moved.body, { id: rule.body.id, cidr: '192.168.0.0/16', action: 'allow' }, 'the id survives a cidr change');
     t.equal((await call('GET', `/ip_policy_rules/${rule.body.id}`)).body.cidr, '192.168.0.0/16');
     t.ok((await call('GET', '/ip_policy_rules')).body.ip_policy_rules.some((r: { id: string }) => r.id === rule.body.id));
+    const rule2 = await call('POST', '/ip_policy_rules', { ip_policy_id: made[1], cidr: '172.16.0.0/12', action: 'deny' });
+    const rules = await allPages(t, '/ip_policy_rules', 'ip_policy_rules', 1);
+    t.ok(rules.includes(rule.body.id) && rules.includes(rule2.body.id), 'rules page with limit=1');
+    t.equal((await call('DELETE', `/ip_policy_rules/${rule2.body.id}`)).status, 204);
     expectError(t, await call('POST', '/ip_policy_rules', { ip_policy_id: made[0], cidr: '10.0.0.1/8', action: 'deny' }), 400, 'ERR_NGROK_1409', 'not the lowest address');
     expectError(t, await call('POST', '/ip_policy_rules', { ip_policy_id: made[0], cidr: '10.0.0.0/8', action: 'maybe' }), 400, 'ERR_NGROK_1422', 'bad action');
     t.equal((await call('DELETE', `/ip_policy_rules/${rule.body.id}`)).status, 204);
@@ -210,6 +240,10 @@ t.test('REST config resources', async (t) => {
     expectError(t, await call('POST', `/edges/https/${edge.body.id}/routes`, { match_type: 'path_prefix', match: '/x', backend: { backend_id: 'bkd_missing' } }), 400, 'ERR_NGROK_6501', 'unknown backend');
     const tls = await call('PUT', `/edges/https/${edge.body.id}/tls_termination`, { min_version: '1.3' });
     t.match(tls.body, { min_version: '1.3' });
+    const other = await call('POST', '/edges/https', { hostports: [`other.example.test:${edgePort}`] });
+    const edges = await allPages(t, '/edges/https', 'https_edges', 1);
+    t.same(edges.slice(0, 2), [other.body.id, edge.body.id], 'https edges page with limit=1, newest first');
+    t.equal((await call('DELETE', `/edges/https/${other.body.id}`)).status, 204);
     const shown = await call('GET', `/edges/https/${edge.body.id}`);
     t.equal(shown.body.routes.length, 1, 'routes embedded in the edge');
     t.equal((await call('DELETE', `/edges/https/${edge.body.id}/routes/${route.body.id}`)).status, 204);
@@ -221,11 +255,15 @@ t.test('REST config resources', async (t) => {
   await t.test('tls and tcp edges with their modules', async (t) => {
     const backend = await call('POST', '/backends/static', { address: origin.address });
     const tcpPort = await freePort();
-    const tcp = await crud(t, '/edges/tcp', 'tcp_edges', /^edgtcp_/, { hostports: [`127.0.0.1:${tcpPort}`], backend: { backend_id: backend.body.id } }, {});
+    const tcp = await crud(t, '/edges/tcp', 'tcp_edges', /^edgtcp_/, { hostports: [`127.0.0.1:${tcpPort}`], backend: { backend_id: backend.body.id } }, {},
+      { hostports: [`127.0.0.1:${await freePort()}`] });
     t.match(tcp, { backend: { backend: { id: backend.body.id } }, ip_restriction: null });
     const tls = await call('POST', '/edges/tls', {});
     t.equal(tls.status, 201);
     t.match(tls.body, { tls_termination: { terminate_at: 'upstream' }, backend: null });
+    const tls2 = await call('POST', '/edges/tls', {});
+    t.same((await allPages(t, '/edges/tls', 'tls_edges', 1)).slice(0, 2), [tls2.body.id, tls.body.id], 'tls edges page with limit=1');
+    t.equal((await call('DELETE', `/edges/tls/${tls2.body.id}`)).status, 204);
     const put = await call('PUT', `/edges/tls/${tls.body.id}/backend`, { backend_id: backend.body.id });
     t.match(put.body, { enabled: true, backend: { id: backend.body.id } });
     t.match((await call('GET', `/edges/tls/${tls.body.id}/backend`)).body, { backend: { id: backend.body.id } });
