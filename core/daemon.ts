@@ -13,7 +13,9 @@ import { ConfigError, type ConfigProblem } from './config/errors.js';
 import { readDesiredState, writeDesiredState } from './control/desired-state.js';
 import { stateDirFor } from './api/daemon-wiring.js';
 import type { InspectionSnapshot, InspectionSource } from './admin/inspect/source.js';
-import type { ControlServer } from './control/grpc-server.js';
+import { ControlServerSlot } from './control/control-server-slot.js';
+import { DaemonAcme } from './acme/daemon-acme.js';
+import { acmeChallengeKey, encodeKeyAuthorization, ACME_CHALLENGE_TTL_MS } from './acme/challenge.js';
 import type { AcmeManager, AcmeManagerOptions, CertificateManagementStatus } from './acme/manager.js';
 import { configResourceRoutes } from './api/config-resources/index.js';
 import { redactConfig } from './config/redact.js';
@@ -50,6 +52,12 @@ export interface DaemonOptions {
   /** Options of the ACME manager (tests move its clock); false: no automatic certificates. */
   acme?: AcmeManagerOptions | false;
 }
+
+/** How one kind of apply names itself in the logs (operators and tests look for these lines). */
+interface ApplyLogs { what: string; done: string }
+const RELOAD_LOGS: ApplyLogs = { what: 'config reload', done: 'config reloaded' };
+const PUSH_LOGS: ApplyLogs = { what: 'pushed config', done: 'pushed config applied' };
+const CERTIFICATE_LOGS: ApplyLogs = { what: 'certificate install', done: 'managed certificates installed' };
 
 export interface ReloadResult {
   ok: boolean;
@@ -101,10 +109,10 @@ export class Daemon {
   private readonly acceptor: Acceptor;
   private readonly listeners: Listeners;
   private admin: AdminServer | null = null;
-  /** The gRPC control-plane API (control.grpc_listen), and the settings it was started with. */
-  private control: { server: ControlServer; key: string } | null = null;
+  /** The gRPC control-plane API (control.grpc_listen). */
+  private readonly control = new ControlServerSlot();
   /** Obtains and renews certificates of reserved domains with certificate_management_policy (started on first need). */
-  private acme: AcmeManager | null = null;
+  private readonly acme: DaemonAcme;
   readonly eventApi: EventApi | null;
   /** Subscriptions → destinations; `eventRouter.stats()` for /metrics. */
   readonly eventRouter: RouterWiring;
@@ -121,6 +129,13 @@ export class Daemon {
   private constructor(private readonly opts: DaemonOptions) {
     this.loaded = opts.loaded;
     this.source = opts.configPath === null ? 'embedded' : 'file';
+    this.acme = new DaemonAcme({
+      current: () => this.loaded,
+      stateDir: () => this.stateDir(),
+      setChallenge: (token, keyAuthorization) => this.setSharedValue(
+        acmeChallengeKey(token), keyAuthorization === null ? null : encodeKeyAuthorization(keyAuthorization), ACME_CHALLENGE_TTL_MS),
+      installCertificates: (managed) => this.installManagedCertificates(managed),
+    }, opts.acme ?? {});
     const config = opts.loaded.config;
     // EDGEPLANE_DISABLE_NATIVE=1 forces the degraded mode (tests, and operators ruling out the addon).
     const nativeLoad = process.env.EDGEPLANE_DISABLE_NATIVE === '1'
@@ -194,7 +209,7 @@ export class Daemon {
   listenerAddresses() { return this.listeners.addresses(); }
   get adminAddress(): string | null { return this.admin === null ? null : `${this.admin.host}:${this.admin.port}`; }
   /** host:port of the gRPC control-plane API, or null. */
-  get controlAddress(): string | null { return this.control === null ? null : this.control.server.address; }
+  get controlAddress(): string | null { return this.control.address; }
 
   private async boot(): Promise<void> {
     this.restorePushedConfig();
@@ -205,8 +220,8 @@ export class Daemon {
     await this.listeners.retarget(built.listeners);
     const admin = this.loaded.config.admin;
     if (admin?.listen) this.admin = await this.startAdmin(admin.listen, admin.debug_endpoints === true);
-    await this.syncControlServer();
-    void this.syncAcme();
+    await this.control.sync(this, this.loaded);
+    void this.acme.sync(this.loaded);
     if (this.opts.handleSignals) this.handleSignals();
     if (this.opts.configPath !== null) this.lastFileHash = this.hashFile(this.opts.configPath);
     log.info('ready', {
@@ -236,10 +251,10 @@ export class Daemon {
     if (this.opts.configPath === null) return Promise.resolve({ ok: false, generation: this.generation, problems: ['embedded config: nothing to reload'] });
     const path = this.opts.configPath;
     return this.serialised(async () => {
-      const result = await this.applyLoaded(() => loadConfigFile(path), trigger, 'file');
+      const result = await this.applyLoaded(() => loadConfigFile(path), trigger, 'file', RELOAD_LOGS);
       if (result.ok) {
         this.lastFileHash = this.hashFile(path);
-        void this.syncAcme();
+        void this.acme.sync(this.loaded);
       }
       return result;
     });
@@ -273,14 +288,14 @@ export class Daemon {
   status(): DaemonStatus {
     const certificates = this.loaded.config.reserved_domains
       .filter((d) => d.certificate_management_policy != null)
-      .map((d) => ({ reserved_domain_id: d.id, domain: d.domain, status: this.acme?.status(d.domain) ?? null }));
+      .map((d) => ({ reserved_domain_id: d.id, domain: d.domain, status: this.acme.status(d.domain) }));
     return { ...this.inspection.snapshot(), generation: this.generation, degraded: this.degraded, source: this.source, certificates };
   }
 
   private async applyDocument(document: Record<string, unknown>, source: string): Promise<ReloadResult> {
-    const result = await this.applyLoaded(() => loadConfigObject(document, { baseDir: this.loaded.baseDir, sourceName: source }), source, source);
+    const result = await this.applyLoaded(() => loadConfigObject(document, { baseDir: this.loaded.baseDir, sourceName: source }), source, source, PUSH_LOGS);
     if (!result.ok) return result;
-    void this.syncAcme();
+    void this.acme.sync(this.loaded);
     const dir = this.stateDir();
     if (dir === null) return { ...result, warning: 'no admin section, so no state directory: the pushed config is lost at restart' };
     try {
@@ -299,8 +314,8 @@ export class Daemon {
     return next;
   }
 
-  private async applyLoaded(load: () => LoadedConfig, trigger: string, source: string): Promise<ReloadResult> {
-    const what = source === 'file' ? 'config reload' : 'pushed config';
+  private async applyLoaded(load: () => LoadedConfig, trigger: string, source: string, logs: ApplyLogs): Promise<ReloadResult> {
+    const what = logs.what;
     let loaded: LoadedConfig;
     try {
       loaded = load();
@@ -324,10 +339,10 @@ export class Daemon {
       }
       await this.listeners.retarget(built.listeners);
       this.source = source;
-      await this.syncControlServer();
+      await this.control.sync(this, this.loaded);
       this.reloads.ok++;
       if (loaded.config.workers !== previous.config.workers) log.warn('workers changed in the config; the pool size applies at the next restart');
-      log.info(source === 'file' ? 'config reloaded' : 'pushed config applied', { trigger, source, generation: this.generation, listeners: this.listeners.addresses() });
+      log.info(logs.done, { trigger, source, generation: this.generation, listeners: this.listeners.addresses() });
       return { ok: true, generation: this.generation };
     } catch (err) {
       this.reloads.failed++;
@@ -352,7 +367,7 @@ export class Daemon {
     return this.serialised(async () => {
       const previous = this.managedCertificates;
       this.managedCertificates = new Map(managed);
-      const result = await this.applyLoaded(() => this.loaded, 'managed certificates', this.source);
+      const result = await this.applyLoaded(() => this.loaded, 'managed certificates', this.source, CERTIFICATE_LOGS);
       if (!result.ok) this.managedCertificates = previous;
       return result;
     }).then((result) => {
@@ -366,62 +381,13 @@ export class Daemon {
     if (!this.sharedStore.set(key, value, Date.now() + ttlMs)) throw new Error(`the shared store refused '${key}' (full, or the value is too large)`);
   }
 
-  /**
-   * Starts, moves or stops the gRPC API to match control.grpc_listen / grpc_certificate_id. Keys are read
-   * per call, so a key change needs no restart. Loaded on demand: grpc-js stays out of daemons without it.
-   */
-  private async syncControlServer(): Promise<void> {
-    const { grpc_listen: listen, grpc_certificate_id: certificateId } = this.loaded.config.control;
-    const cert = certificateId === null ? undefined : this.loaded.certificates.get(certificateId);
-    const key = listen === null ? '' : `${listen}|${cert?.certificatePem ?? ''}`;
-    if ((this.control?.key ?? '') === key) return;
-    await this.control?.server.close();
-    this.control = null;
-    if (listen === null) return;
-    try {
-      const { startControlServer } = await import('./control/grpc-server.js');
-      const server = await startControlServer(this, {
-        listen,
-        apiKeys: () => this.loaded.config.admin?.api_keys ?? [],
-        tls: cert === undefined ? null : { certPem: cert.certificatePem, keyPem: cert.privateKeyPem },
-      });
-      this.control = { server, key };
-      log.info('gRPC control API listening', { address: server.address, tls: cert !== undefined });
-    } catch (err) {
-      log.error('the gRPC control API could not start', { listen, ...errorFields(err) });
-    }
-  }
-
   /** The ACME manager, once a reserved domain has asked for automatic certificates. */
-  get acmeManager(): AcmeManager | null { return this.acme; }
+  get acmeManager(): AcmeManager | null { return this.acme.running; }
 
   /** certificate_management_status of a reserved domain (by its id), or null when it has no policy. */
   certificateManagementStatus(reservedDomainId: string): CertificateManagementStatus | null {
     const domain = this.loaded.config.reserved_domains.find((d) => d.id === reservedDomainId);
-    return domain === undefined || this.acme === null ? null : this.acme.status(domain.domain);
-  }
-
-  /**
-   * Starts the ACME manager the first time a reserved domain has certificate_management_policy, and tells it
-   * about every applied config. Not awaited by callers: it installs certificates through the same serialised
-   * apply path, which must not wait on itself. acme-client is loaded only then.
-   */
-  private async syncAcme(): Promise<void> {
-    if (this.opts.acme === false || this.stopping !== null) return;
-    if (this.acme === null) {
-      if (!this.loaded.config.reserved_domains.some((d) => d.certificate_management_policy != null)) return;
-      const acme = await import('./acme/manager.js');
-      if (this.acme === null && this.stopping === null) {
-        this.acme = new acme.AcmeManager({
-          current: () => this.loaded,
-          stateDir: () => this.stateDir(),
-          setChallenge: (token, keyAuthorization) => this.setSharedValue(
-            acme.acmeChallengeKey(token), keyAuthorization === null ? null : acme.encodeKeyAuthorization(keyAuthorization), acme.ACME_CHALLENGE_TTL_MS),
-          installCertificates: (managed) => this.installManagedCertificates(managed),
-        }, this.opts.acme ?? {});
-      }
-    }
-    this.acme?.onConfig();
+    return domain === undefined ? null : this.acme.status(domain.domain);
   }
 
   private stateDir(): string | null {
@@ -474,10 +440,8 @@ export class Daemon {
         this.local!.events.flush();
       }
       log.info(drained ? 'drained' : 'drain deadline reached; closing remaining connections', { signal });
-      await this.control?.server.close();
-      this.control = null;
-      await this.acme?.close();
-      this.acme = null;
+      await this.control.close();
+      await this.acme.close();
       this.local?.tunnels.closeAll('edge stopping');
       await this.pool?.stop();
       this.admin?.close();
