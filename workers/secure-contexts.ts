@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import tls from 'node:tls';
 import { LRUCache } from 'lru-cache';
 import type { CertificateSpec, EdgeSpec } from '../core/generation/spec.js';
+import { EDGE_CIPHERS } from '../core/tls/ciphers.js';
 
 const contexts = new LRUCache<string, tls.SecureContext>({ max: 4096 });
 
@@ -17,6 +18,8 @@ export function secureContextFor(cert: CertificateSpec, edge: Pick<EdgeSpec, 'mi
       cert: cert.certPem,
       key: cert.keyPem,
       minVersion: edge.minVersion,
+      ciphers: EDGE_CIPHERS,
+      honorCipherOrder: true,
       ca: edge.clientCaPems ?? undefined,
     });
     contexts.set(key, context);

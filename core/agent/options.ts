@@ -5,6 +5,7 @@ import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import tls from 'node:tls';
+import { EDGE_CIPHERS } from '../tls/ciphers.js';
 import { parseArgs } from 'node:util';
 import { dialHostProblem, labelProblem, splitHostPort, type HostPort } from '../config/syntax.js';
 
@@ -153,7 +154,8 @@ function terminatorContext(cert: string | Buffer | undefined, key: string | Buff
   if (cert === undefined && key === undefined) return null;
   if (cert === undefined || key === undefined) fail('--crt and --key go together');
   try {
-    return tls.createSecureContext({ cert, key, minVersion: 'TLSv1.2' });
+    // The same suites as the edge's own TLS (core/tls/ciphers.ts): AEAD only.
+    return tls.createSecureContext({ cert, key, minVersion: 'TLSv1.2', ciphers: EDGE_CIPHERS, honorCipherOrder: true });
   } catch (err) {
     return fail(`--crt/--key: ${(err as Error).message}`);
   }
