@@ -4,11 +4,10 @@
 //     install on every worker → swap the acceptor's tables → retarget/close listeners.
 //     A config that fails to load is refused with its problems; the old generation keeps serving.
 //   SIGTERM / SIGINT → stop accepting → wait for open connections up to drain_timeout → exit.
-import { createHash } from 'node:crypto';
-import { readFileSync, watch, type FSWatcher } from 'node:fs';
-import { basename, dirname } from 'node:path';
+import type { FSWatcher } from 'node:fs';
 import { loadNative, type NativeAddon } from './native/index.js';
 import { loadConfigFile, loadConfigObject, type LoadedConfig } from './config/load.js';
+import { hashConfigFile, watchConfigFile } from './config/watch.js';
 import { ConfigError, type ConfigProblem } from './config/errors.js';
 import { readDesiredState, writeDesiredState } from './control/desired-state.js';
 import { stateDirFor } from './api/daemon-wiring.js';
@@ -183,14 +182,13 @@ export class Daemon {
     });
     // Native accept (no net.Socket per connection) when the addon has it and a worker pool serves.
     const accept = this.pool !== null && process.env.EDGEPLANE_DISABLE_NATIVE_ACCEPT !== '1' ? acceptCapable(this.native) : null;
-    const tunnelGroups = () => this.loaded.config.backends.flatMap((b) => (b.type === 'tunnel_group' ? [{ backend: b.id, labels: b.labels }] : []));
     this.inspection = daemonInspectionSource({
       events: this.events,
       breakers: this.breakers,
       breakerSlots: () => this.slots.breakers.entries(),
       workers: () => (this.pool?.stats() ?? [{ index: 0, active: this.counters.workerActive(0), handled: this.counters.workerHandled(0) }])
         .map((w) => ({ worker: w.index, active: w.active, handled: Number(w.handled) })),
-      tunnels: () => ({ sessions: this.tunnelSessions.list(), groups: tunnelGroups() }),
+      tunnels: () => ({ sessions: this.tunnelSessions.list(), groups: this.tunnelGroups() }),
     });
     this.listeners = new Listeners(
       (plan, socket) => this.acceptor.onConnection(plan, socket),
@@ -223,7 +221,7 @@ export class Daemon {
     await this.control.sync(this, this.loaded);
     void this.acme.sync(this.loaded);
     if (this.opts.handleSignals) this.handleSignals();
-    if (this.opts.configPath !== null) this.lastFileHash = this.hashFile(this.opts.configPath);
+    if (this.opts.configPath !== null) this.lastFileHash = hashConfigFile(this.opts.configPath);
     log.info('ready', {
       generation: this.generation,
       workers: this.pool?.size ?? 0,
@@ -253,7 +251,7 @@ export class Daemon {
     return this.serialised(async () => {
       const result = await this.applyLoaded(() => loadConfigFile(path), trigger, 'file', RELOAD_LOGS);
       if (result.ok) {
-        this.lastFileHash = this.hashFile(path);
+        this.lastFileHash = hashConfigFile(path);
         void this.acme.sync(this.loaded);
       }
       return result;
@@ -406,7 +404,7 @@ export class Daemon {
       return;
     }
     if (state === null) return;
-    if (state.file_sha256 !== this.hashFile(this.opts.configPath)) {
+    if (state.file_sha256 !== hashConfigFile(this.opts.configPath)) {
       log.warn('the config file changed since a config was pushed; starting from the file', { pushed_at: state.pushed_at, source: state.source });
       return;
     }
@@ -452,10 +450,13 @@ export class Daemon {
     return this.stopping;
   }
 
+  /** The config's tunnel_group backends, read at each scrape/snapshot: a reload may add or drop some. */
+  private tunnelGroups(): Array<{ backend: string; labels: Record<string, string> }> {
+    return this.loaded.config.backends.flatMap((b) => (b.type === 'tunnel_group' ? [{ backend: b.id, labels: b.labels }] : []));
+  }
+
   private startAdmin(listen: string, debug: boolean): Promise<AdminServer> {
     const json = (status: number, body: unknown) => ({ status, contentType: 'application/json', body: JSON.stringify(body, null, 2) + '\n' });
-    // read at each scrape/snapshot: a reload may add or drop tunnel_group backends
-    const tunnelGroups = () => this.loaded.config.backends.flatMap((b) => (b.type === 'tunnel_group' ? [{ backend: b.id, labels: b.labels }] : []));
     return startAdminServer(listen, {
       healthz: () => json(this.stopping === null ? 200 : 503, {
         status: this.stopping === null ? 'ok' : 'draining',
@@ -479,7 +480,7 @@ export class Daemon {
           events: { written: this.sink.written, dropped: this.sink.dropped },
           destinations: this.eventRouter.stats(),
           nativeLoaded: !this.degraded,
-          tunnels: { sessions: this.tunnelSessions.list(), groups: tunnelGroups(), started: this.tunnelSessions.started, stopped: this.tunnelSessions.stopped },
+          tunnels: { sessions: this.tunnelSessions.list(), groups: this.tunnelGroups(), started: this.tunnelSessions.started, stopped: this.tunnelSessions.stopped },
         }),
       }),
       config: () => json(200, { generation: this.generation, config: redactConfig(this.loaded) }),
@@ -497,26 +498,6 @@ export class Daemon {
     process.once('SIGTERM', stop('SIGTERM'));
     process.once('SIGINT', stop('SIGINT'));
     const path = this.opts.configPath;
-    if (path === null) return;
-    // Watch the directory: editors and config managers replace the file rather than write it.
-    let debounce: NodeJS.Timeout | null = null;
-    try {
-      this.watcher = watch(dirname(path), (_event, name) => {
-        if (name !== null && name !== basename(path)) return;
-        if (debounce !== null) clearTimeout(debounce);
-        debounce = setTimeout(() => {
-          debounce = null;
-          const hash = this.hashFile(path);
-          if (hash !== '' && hash !== this.lastFileHash) void this.reload('file change');
-        }, 200);
-      });
-      this.watcher.on('error', (err) => log.warn('config file watch failed; SIGHUP still reloads', errorFields(err)));
-    } catch (err) {
-      log.warn('cannot watch the config file; SIGHUP still reloads', errorFields(err));
-    }
-  }
-
-  private hashFile(path: string): string {
-    try { return createHash('sha256').update(readFileSync(path)).digest('hex'); } catch { return ''; }
+    if (path !== null) this.watcher = watchConfigFile(path, () => this.lastFileHash, () => void this.reload('file change'));
   }
 }

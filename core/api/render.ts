@@ -7,7 +7,7 @@ export const REDACTED = '[redacted]';
 
 const SECRET_KEYS = new Set(['aws_secret_access_key', 'api_key', 'client_secret', 'secret']);
 /** Request headers an http target sends that carry credentials. */
-const SECRET_HEADERS = new Set(['authorization', 'proxy-authorization', 'cookie', 'x-api-key']);
+const SECRET_HEADERS = new Set(['authorization', 'proxy-authorization', 'cookie', 'set-cookie', 'x-api-key']);
 
 function redact(value: unknown, inHeaders = false): unknown {
   if (Array.isArray(value)) return value.map((v) => redact(v));

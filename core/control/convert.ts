@@ -67,50 +67,10 @@ function messageToProto(model: ProtoModel, message: ProtoMessage, document: Obj)
   return out;
 }
 
-const REDACTED = '[redacted]';
-/** Header names whose values are credentials (as core/config/schema-http.ts treats them). */
-const SECRET_HEADERS = new Set(['authorization', 'proxy-authorization', 'cookie', 'set-cookie', 'x-api-key']);
-
-/**
- * A copy of `document` with the credentials inside event destination targets replaced by "[redacted]": the
- * config parses destinations with the API's own parser, which records no secret paths, so redactConfig
- * alone would let them through (it hides only client_secret by name).
- */
-export function redactEventSecrets(document: Obj): Obj {
-  const destinations = document.event_destinations;
-  if (!Array.isArray(destinations)) return document;
-  const hide = (obj: Obj, key: string): void => { if (obj[key] !== undefined && obj[key] !== null) obj[key] = REDACTED; };
-  const copy = destinations.map((d: unknown) => {
-    if (!isObject(d) || !isObject(d.target)) return d;
-    const target = structuredClone(d.target);
-    if (isObject(target.http)) {
-      hide(target.http, 'secret');
-      const headers = target.http.headers;
-      if (isObject(headers)) for (const name of Object.keys(headers)) if (SECRET_HEADERS.has(name.toLowerCase())) hide(headers, name);
-    }
-    if (isObject(target.datadog)) hide(target.datadog, 'api_key');
-    if (isObject(target.azure_logs_ingestion)) hide(target.azure_logs_ingestion, 'client_secret');
-    for (const aws of ['kinesis', 'firehose', 'cloudwatch_logs']) {
-      const t = target[aws];
-      if (isObject(t) && isObject(t.auth) && isObject(t.auth.creds)) hide(t.auth.creds, 'aws_secret_access_key');
-    }
-    return { ...d, target };
-  });
-  return { ...document, event_destinations: copy };
-}
-
-export interface DocumentToProtoOptions {
-  /**
-   * 'redact' (default): event destination credentials become "[redacted]" (redactEventSecrets), since
-   * GetConfig sends what this returns; 'keep': the document as it is (a client building a Config).
-   */
-  eventSecrets?: 'redact' | 'keep';
-}
-
 /** A config document (e.g. daemon.desiredConfig(), redacted) → a Config message object. */
-export function documentToProto(document: Obj, model: ProtoModel = controlModel(), options: DocumentToProtoOptions = {}): Obj {
-  const source = options.eventSecrets === 'keep' ? document : redactEventSecrets(document);
-  return messageToProto(model, messageOf(model, 'Config'), source);
+// Secrets (event destination credentials included) are hidden before this, by redactConfig (GetConfig).
+export function documentToProto(document: Obj, model: ProtoModel = controlModel()): Obj {
+  return messageToProto(model, messageOf(model, 'Config'), document);
 }
 
 // ---- protobuf → document ----

@@ -54,7 +54,7 @@ t.test('destinations and subscriptions survive document → Config → bytes →
   t.equal(loaded.config.event_subscriptions[0]!.sources.length, 2);
 
   const Config = root().lookupType('edgeplane.control.v1.Config');
-  const message = documentToProto(document, undefined, { eventSecrets: 'keep' });
+  const message = documentToProto(document);
   t.equal(Config.verify(message), null, 'a valid Config message');
   const bytes = Config.encode(Config.fromObject(message)).finish();
   const decoded = Config.toObject(Config.decode(bytes), { longs: Number, oneofs: true });
@@ -123,7 +123,7 @@ t.test('ConfigDelta upserts typed destinations and subscriptions', async (t) => 
   const r = root();
   const Delta = r.lookupType('edgeplane.control.v1.ConfigDelta');
   const doc = eventsDocument();
-  const full = documentToProto(doc, undefined, { eventSecrets: 'keep' });
+  const full = documentToProto(doc);
   const request = { upsert_event_destinations: full.event_destinations, upsert_event_subscriptions: full.event_subscriptions, delete_event_destinations: ['ed_old'] };
   t.equal(Delta.verify(request), null);
   const decoded = Delta.toObject(Delta.decode(Delta.encode(Delta.fromObject(request)).finish()), { longs: Number, oneofs: true });
