@@ -25,6 +25,7 @@ import { Breakers, createBreakerBuffer, MAX_BREAKERS } from './tables/breakers.j
 import { createSharedStoreBuffer, SharedStore } from './tables/shared-store.js';
 import { WorkerPool } from './dispatch/worker-pool.js';
 import { WorkerRuntime } from '../workers/runtime.js';
+import { defaultMaxConnections } from './acceptor/connection-limit.js';
 import { Acceptor } from './acceptor/acceptor.js';
 import { Listeners } from './acceptor/listeners.js';
 import { acceptCapable } from './acceptor/native-listener.js';
@@ -236,7 +237,12 @@ export class Daemon {
     if (this.pool !== null) await this.pool.publish(spec);
     else this.local!.install(spec);
     const config = this.loaded.config;
-    this.acceptor.setGeneration(spec, { peekTimeoutMs: config.peek_timeout * 1000, maxHelloBytes: config.max_client_hello_bytes });
+    this.acceptor.setGeneration(spec, {
+      peekTimeoutMs: config.peek_timeout * 1000,
+      maxHelloBytes: config.max_client_hello_bytes,
+      maxConnections: config.max_connections ?? defaultMaxConnections(),
+      workers: this.pool?.size ?? 1,
+    });
     // only now may workers drop older generations: handoffs accepted during publish carry them
     if (this.pool !== null) this.pool.retire(spec.generation);
     else this.local!.retire(spec.generation);
@@ -475,6 +481,7 @@ export class Daemon {
           workers: this.pool?.stats() ?? [{ index: 0, threadId: 0, ready: true, active: this.counters.workerActive(0), handled: this.counters.workerHandled(0), restarts: 0 }],
           accepted: this.acceptor.accepted,
           refusals: this.acceptor.refusals,
+          connections: { open: this.acceptor.openConnections(), max: this.acceptor.maxConnections },
           generation: this.generation,
           reloads: this.reloads,
           events: { written: this.sink.written, dropped: this.sink.dropped },

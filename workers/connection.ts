@@ -12,6 +12,7 @@ import { pipeSockets } from './pipe.js';
 import { secureContextFor } from './secure-contexts.js';
 import type { Handoff } from './handoff.js';
 import { log } from '../core/log.js';
+import { RateLimitedWarning } from '../core/log-rate.js';
 import { relaySockets, type RelayAddon } from './splice-pipe.js';
 import { connectionInfo, serveHttps, type HttpWorkerState } from './http/serve.js';
 import { clientCertificateInfo } from './http/mtls-headers.js';
@@ -29,22 +30,29 @@ export function edgeOf(h: Handoff, spec: GenerationSpec): EdgeSpec | undefined {
   return hostport === undefined ? undefined : spec.edges[hostport.edge];
 }
 
-/** Counts a connection open on its edge; the returned function closes the books exactly once. */
-function openRecord(h: Handoff, edge: EdgeSpec, spec: GenerationSpec, env: ConnectionEnv, onClose: () => void): (bytesIn: number, bytesOut: number) => void {
-  const { counters } = env;
-  counters.addEdge(edge.slot, EdgeField.Active, 1);
-  counters.addEdge(edge.slot, EdgeField.Total, 1);
+/**
+ * Counts a connection open on its edge; the returned function closes the books exactly once. Null
+ * when the edge already has max_connections open: the caller closes the connection at once.
+ */
+function openRecord(h: Handoff, edge: EdgeSpec, spec: GenerationSpec, env: ConnectionEnv, onClose: () => void): ((bytesIn: number, bytesOut: number) => void) | null {
+  const { counters, workerIndex } = env;
+  if (!counters.openEdgeConnection(workerIndex, edge.slot, edge.maxConnections)) {
+    overLimitWarning.note(() => ({ msg: 'edge at max_connections; closing new connections', fields: { edge: edge.id, max_connections: edge.maxConnections } }), edge.id);
+    return null;
+  }
   let finished = false;
   return (bytesIn, bytesOut) => {
     if (finished) return;
     finished = true;
-    counters.addEdge(edge.slot, EdgeField.Active, -1);
+    counters.closeEdgeConnection(workerIndex, edge.slot);
     counters.addEdge(edge.slot, EdgeField.BytesIn, bytesIn);
     counters.addEdge(edge.slot, EdgeField.BytesOut, bytesOut);
     env.emitClosed(closedEvent(h, edge, bytesIn, bytesOut), spec);
     onClose();
   };
 }
+
+const overLimitWarning = new RateLimitedWarning(10_000);
 
 const dialContext = (spec: GenerationSpec, env: ConnectionEnv): DialContext =>
   ({ backends: spec.backends, counters: env.counters, connectTimeoutMs: spec.connectTimeoutMs });
@@ -58,6 +66,7 @@ export function relayConnection(addon: RelayAddon, fd: number, h: Handoff, spec:
   const closeFd = (): void => { try { addon.close(fd); } catch { /* already closed */ } };
   if (edge === undefined) { closeFd(); onClose(); return; }
   const finish = openRecord(h, edge, spec, env, onClose);
+  if (finish === null) { closeFd(); onClose(); return; }
   const plan = edge.backend < 0 ? [] : dialPlan(dialContext(spec, env), edge.backend);
   const idleMs = spec.tcpIdleTimeoutMs;
   const done = (r: RelayResult): void => finish(r.clientToUpstream, r.upstreamToClient);
@@ -110,6 +119,7 @@ export function serveConnection(socket: net.Socket, h: Handoff, spec: Generation
   }
   const { counters } = env;
   const finish = openRecord(h, edge, spec, env, onClose);
+  if (finish === null) { socket.destroy(); onClose(); return; }
   socket.setNoDelay(true);
   // The raw socket closes last, whatever path the connection took: byte counts are final then.
   socket.once('close', () => finish(socket.bytesRead, socket.bytesWritten));

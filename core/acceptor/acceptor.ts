@@ -15,10 +15,18 @@ import { TUNNEL_ALPN } from '../tunnel/protocol.js';
 import { serializeTcpConnectionClosed } from '../events/serializers.js';
 import { peekFd, peekSocket, type PeekOutcome } from './peek.js';
 import { log } from '../log.js';
+import { RateLimitedWarning } from '../log-rate.js';
 
-export type RefusalReason = 'no_sni' | 'unknown_host' | 'not_tls' | 'malformed' | 'timeout' | 'closed' | 'error' | 'ip_blocked' | 'no_worker' | 'no_fd';
+export type RefusalReason = 'max_connections' | 'no_sni' | 'unknown_host' | 'not_tls' | 'malformed' | 'timeout' | 'closed' | 'error' | 'ip_blocked' | 'no_worker' | 'no_fd';
 
-export interface AcceptorSettings { peekTimeoutMs: number; maxHelloBytes: number }
+export interface AcceptorSettings {
+  peekTimeoutMs: number;
+  maxHelloBytes: number;
+  /** Connections open at once (peeking here plus dispatched to workers) beyond which new ones are closed. */
+  maxConnections: number;
+  /** Worker slots whose open connections count toward maxConnections. */
+  workers: number;
+}
 
 export interface AcceptorDeps {
   counters: Counters;
@@ -36,8 +44,11 @@ const unmapped = (address: string | undefined): string =>
 export class Acceptor {
   private tables: Tables | null = null;
   readonly refusals = new Map<RefusalReason, number>();
-  private settings: AcceptorSettings = { peekTimeoutMs: 10_000, maxHelloBytes: 16_384 };
+  private settings: AcceptorSettings = { peekTimeoutMs: 10_000, maxHelloBytes: 16_384, maxConnections: Infinity, workers: 1 };
   accepted = 0;
+  /** Connections held here while their ClientHello is peeked (not yet any worker's). */
+  peeking = 0;
+  private readonly overLimitWarning = new RateLimitedWarning(10_000);
 
   constructor(private readonly deps: AcceptorDeps) {}
 
@@ -46,9 +57,25 @@ export class Acceptor {
     this.settings = settings;
   }
 
+  get maxConnections(): number { return this.settings.maxConnections; }
+
+  /** Connections open now: those being peeked plus those the workers hold. */
+  openConnections(): number {
+    return this.peeking + this.deps.counters.activeConnections(this.settings.workers);
+  }
+
+  /** max_connections: true (and counted) when a new connection must be closed unread. */
+  private atCapacity(): boolean {
+    if (this.openConnections() < this.settings.maxConnections) return false;
+    this.refusals.set('max_connections', (this.refusals.get('max_connections') ?? 0) + 1);
+    this.overLimitWarning.note(() => ({ msg: 'max_connections reached; closing new connections', fields: { max_connections: this.settings.maxConnections } }));
+    return true;
+  }
+
   onConnection(plan: ListenerPlan, socket: net.Socket): void {
     this.accepted++;
     socket.on('error', () => { /* reported by whoever owns it next; never crash the acceptor */ });
+    if (this.atCapacity()) { socket.destroy(); return; }
     const h = this.handoffFor(plan, unmapped(socket.remoteAddress), socket.remotePort ?? 0, unmapped(socket.localAddress), socket.localPort ?? plan.port);
     const tables = this.tables;
     if (h === null || tables === null) { socket.destroy(); return; }
@@ -60,7 +87,8 @@ export class Acceptor {
       return;
     }
     if (this.deps.native === null) {
-      peekSocket(socket, this.peekOptions(), (outcome, seen) => this.onPeeked(tables, h, outcome, seen, -1, socket));
+      this.peeking++;
+      peekSocket(socket, this.peekOptions(), (outcome, seen) => { this.peeking--; this.onPeeked(tables, h, outcome, seen, -1, socket); });
       return;
     }
     const fd = this.takeFd(socket);
@@ -70,6 +98,7 @@ export class Acceptor {
   /** A connection accepted natively (acceptLoop): a bare fd, no net.Socket ever made for it. */
   onAcceptedFd(plan: ListenerPlan, fd: number, remoteAddress: string, remotePort: number, localAddress: string, localPort: number): void {
     this.accepted++;
+    if (this.atCapacity()) { this.closeFd(fd); return; }
     const h = this.handoffFor(plan, remoteAddress, remotePort, localAddress, localPort);
     const tables = this.tables;
     if (h === null || tables === null) { this.closeFd(fd); return; }
@@ -94,7 +123,8 @@ export class Acceptor {
   }
 
   private peekAndRoute(tables: Tables, h: Handoff, fd: number): void {
-    peekFd(this.deps.native!, fd, this.peekOptions(), (outcome, seen) => this.onPeeked(tables, h, outcome, seen, fd, null));
+    this.peeking++;
+    peekFd(this.deps.native!, fd, this.peekOptions(), (outcome, seen) => { this.peeking--; this.onPeeked(tables, h, outcome, seen, fd, null); });
   }
 
   private onPeeked(tables: Tables, h: Handoff, outcome: PeekOutcome, seen: number, fd: number, socket: net.Socket | null): void {

@@ -35,6 +35,8 @@ export interface MetricsSnapshot {
   workers: WorkerStats[];
   accepted: number;
   refusals: ReadonlyMap<string, number>;
+  /** Connections open on the edge listeners (peeking plus held by workers) and the process-wide limit; absent in unit snapshots. */
+  connections?: { open: number; max: number };
   generation: number;
   reloads: { ok: number; failed: number };
   events: { written: number; dropped: number };
@@ -127,6 +129,7 @@ function collectors(read: () => MetricsSnapshot): Collector[] {
     ['edgeplane_edge_connections_active', 'gauge', EdgeField.Active, 'Connections open per edge.'],
     ['edgeplane_edge_connections_total', 'counter', EdgeField.Total, 'Connections served per edge.'],
     ['edgeplane_edge_connections_refused_total', 'counter', EdgeField.Refused, 'Connections refused at the acceptor per edge (IP restriction, no worker).'],
+    ['edgeplane_edge_connections_over_limit_total', 'counter', EdgeField.OverLimit, 'Connections closed at once because the edge had its max_connections open.'],
     ['edgeplane_edge_received_bytes_total', 'counter', EdgeField.BytesIn, 'Bytes received from clients per edge (counted at close).'],
     ['edgeplane_edge_sent_bytes_total', 'counter', EdgeField.BytesOut, 'Bytes sent to clients per edge (counted at close).'],
     ['edgeplane_edge_tls_handshake_failures_total', 'counter', EdgeField.HandshakeFailures, 'Failed TLS handshakes on edges that terminate TLS.'],
@@ -167,7 +170,11 @@ function collectors(read: () => MetricsSnapshot): Collector[] {
 
   // ---- acceptor, dispatch, config, events, addon ----
   add('edgeplane_acceptor_connections_total', 'counter', 'Connections accepted on the public listeners.', (m) => [{ labels: {}, value: m.accepted }]);
-  add('edgeplane_acceptor_refusals_total', 'counter', 'Connections the acceptor closed, by reason (peek failures: no_sni, not_tls, malformed, timeout, closed, error; routing: unknown_host, ip_blocked, no_worker).',
+  add('edgeplane_connections_open', 'gauge', 'Connections open on the edge listeners: being peeked, or held by a worker (tunnel legs included).',
+    (m) => (m.connections === undefined ? [] : [{ labels: {}, value: m.connections.open }]));
+  add('edgeplane_connections_max', 'gauge', 'The process-wide max_connections in force.',
+    (m) => (m.connections === undefined ? [] : [{ labels: {}, value: m.connections.max }]));
+  add('edgeplane_acceptor_refusals_total', 'counter', 'Connections the acceptor closed, by reason (max_connections; peek failures: no_sni, not_tls, malformed, timeout, closed, error; routing: unknown_host, ip_blocked, no_worker).',
     (m) => [...m.refusals].map(([reason, n]) => ({ labels: { reason }, value: n })));
   add('edgeplane_acceptor_peek_failures_total', 'counter', 'ClientHello peeks that did not yield a routable hello.',
     (m) => [{ labels: {}, value: [...m.refusals].reduce((sum, [reason, n]) => sum + (PEEK_FAILURES.includes(reason) ? n : 0), 0) }]);

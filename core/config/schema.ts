@@ -162,6 +162,10 @@ function configResource<T>(parse: (raw: unknown) => { ok: true; value: T } | { o
   });
 }
 
+export const MAX_CONNECTIONS_LIMIT = 10_000_000;
+const maxConnections = z.number().int('max_connections must be an integer')
+  .min(1, `max_connections must be 1..${MAX_CONNECTIONS_LIMIT}`).max(MAX_CONNECTIONS_LIMIT, `max_connections must be 1..${MAX_CONNECTIONS_LIMIT}`);
+
 export function createConfigSchema(sources: SourceContext) {
   const tlsCertificate = z
     .object({
@@ -357,6 +361,8 @@ export function createConfigSchema(sources: SourceContext) {
     id,
     description,
     metadata,
+    max_connections: maxConnections.optional()
+      .describe(`edgeplane extension: connections this edge may have open at once, across all workers (1..${MAX_CONNECTIONS_LIMIT}); more are closed at once, before TLS, and counted in edgeplane_edge_connections_over_limit_total. Default: only the process-wide max_connections applies.`),
     backend: backendModule.optional().describe('backend module: where traffic goes.'),
     ip_restriction: ipRestriction.optional().describe('ip_restriction module: allow/deny by client IP.'),
   };
@@ -414,6 +420,8 @@ export function createConfigSchema(sources: SourceContext) {
         .describe('Bind address of the https/tls edge ports (tcp edges bind the host of their hostport).'),
       drain_timeout: z.number().min(0, 'drain_timeout must not be negative').default(30).describe('Seconds that open connections may take to finish after SIGTERM.'),
       peek_timeout: z.number().positive('peek_timeout must be more than 0').default(10).describe('Seconds a TLS client may take to send its ClientHello.'),
+      max_connections: maxConnections.optional()
+        .describe(`Connections the process may have open at once on its edge listeners (tunnel legs included; admin and gRPC not), 1..${MAX_CONNECTIONS_LIMIT}. Beyond it a new connection is closed as soon as it is accepted, before any byte is read, and counted as edgeplane_acceptor_refusals_total{reason="max_connections"}. Default: the open-files limit (RLIMIT_NOFILE) less 256, halved, since each proxied connection holds two descriptors.`),
       tcp_idle_timeout: z.number().min(0, 'tcp_idle_timeout must not be negative (0 = off)').default(300).describe('Seconds without bytes either way before a tcp/tls pipe is closed (0 = off).'),
       max_client_hello_bytes: z.number().int().min(1024, 'max_client_hello_bytes must be 1024..65536').max(65536, 'max_client_hello_bytes must be 1024..65536').default(16384).describe('Largest ClientHello accepted, 1 KiB..64 KiB.'),
       events: z

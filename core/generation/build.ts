@@ -273,6 +273,7 @@ export function buildGeneration(loaded: LoadedConfig, generation: number, slots:
       clientCaPems: mtls ? mtls.certificate_authority_ids.map((id: string) => caPem.get(id)!).filter(Boolean) : null,
       ipPolicies: restriction ? restriction.ip_policy_ids.map((id: string) => policyIndex.get(id)!) : null,
       routes: edge.type === 'https' ? edge.routes.map((route) => compileRoute(edge.id, route, routeRefs)) : [],
+      maxConnections: edge.max_connections ?? 0,
     });
     for (const hostport of edge.hostports) {
       const { host, port } = hostPort(hostport);

@@ -31,6 +31,8 @@ export interface EdgeSpec {
   ipPolicies: number[] | null;
   /** https edges: routes in config order (the worker sorts them for matching). Empty otherwise. */
   routes: RouteSpec[];
+  /** Connections the edge may have open at once, across all workers; 0 = no per-edge limit. */
+  maxConnections: number;
 }
 
 // ---- HTTPS routes (issue 3). Everything is plain data: workers compile it into pipelines. ----

@@ -5,6 +5,8 @@
 //                           [worker adopted handoff sequence × MAX_WORKERS]
 //                           [backend round-robin cursor × MAX_BACKENDS]
 //                           [worker gauges × WORKER_GAUGES × MAX_WORKERS] (sampled by each worker every second)
+//                           [open connections per edge × MAX_EDGES, per worker × MAX_WORKERS] (see releaseWorkerEdges;
+//                            16 MiB of address space, but only the pages of edges in use are ever touched)
 //   bigs  (BigInt64Array):  [worker handled × MAX_WORKERS] [edge stats × EDGE_FIELDS × MAX_EDGES]
 //                           [dispatch latency histogram × DISPATCH_BUCKETS_US.length+1, sum µs]
 //                           [worker totals × WORKER_TOTALS × MAX_WORKERS]
@@ -28,8 +30,10 @@ export const enum EdgeField {
   Active = 0, Total = 1, BytesIn = 2, BytesOut = 3, HandshakeFailures = 4, Refused = 5,
   /** https edges: requests finished, those answered by the edge itself (ngrok-error-code), and 5xx sent. */
   Requests = 6, EdgeAnswered = 7, Responses5xx = 8,
+  /** Connections closed at once because the edge had max_connections open. */
+  OverLimit = 9,
 }
-const EDGE_FIELDS = 9;
+const EDGE_FIELDS = 10;
 
 /** Upper bounds (µs) of the dispatch-latency histogram buckets; the last bucket is +Inf. */
 export const DISPATCH_BUCKETS_US = [10, 25, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000, 50_000] as const;
@@ -63,7 +67,8 @@ const INT_WORKER_ACTIVE = CTRL_INTS;
 const INT_WORKER_ADOPTED = INT_WORKER_ACTIVE + MAX_WORKERS;
 const INT_BACKEND_RR = INT_WORKER_ADOPTED + MAX_WORKERS;
 const INT_WORKER_GAUGES = INT_BACKEND_RR + MAX_BACKENDS;
-const INT_COUNT = INT_WORKER_GAUGES + WORKER_GAUGES * MAX_WORKERS;
+const INT_EDGE_OPEN_BY_WORKER = INT_WORKER_GAUGES + WORKER_GAUGES * MAX_WORKERS;
+const INT_COUNT = INT_EDGE_OPEN_BY_WORKER + MAX_EDGES * MAX_WORKERS;
 
 const BIG_WORKER_TOTAL = 0;
 const BIG_EDGE = BIG_WORKER_TOTAL + MAX_WORKERS;
@@ -108,7 +113,15 @@ export class Counters {
 
   workerActive(worker: number): number { return Atomics.load(this.ints, INT_WORKER_ACTIVE + worker); }
   addWorkerActive(worker: number, delta: number): void { Atomics.add(this.ints, INT_WORKER_ACTIVE + worker, delta); }
+  /** Sum of the workers' open connections (dispatched and not yet closed). */
+  activeConnections(workers: number): number {
+    let sum = 0;
+    for (let w = 0; w < workers; w++) sum += Atomics.load(this.ints, INT_WORKER_ACTIVE + w);
+    return sum;
+  }
+  /** A worker's books are closed when it exits: its connections went with the thread. */
   resetWorker(worker: number): void {
+    this.releaseWorkerEdges(worker);
     Atomics.store(this.ints, INT_WORKER_ACTIVE + worker, 0);
     Atomics.store(this.ints, INT_WORKER_ADOPTED + worker, 0);
     for (let g = 0; g < WORKER_GAUGES; g++) Atomics.store(this.ints, INT_WORKER_GAUGES + worker * WORKER_GAUGES + g, 0);
@@ -137,6 +150,42 @@ export class Counters {
   edge(slot: number, field: EdgeField): bigint { return Atomics.load(this.bigs, BIG_EDGE + slot * EDGE_FIELDS + field); }
   addEdge(slot: number, field: EdgeField, delta: number): void {
     Atomics.add(this.bigs, BIG_EDGE + slot * EDGE_FIELDS + field, BigInt(delta));
+  }
+
+  /**
+   * Opens a connection on an edge for `worker`, unless the edge already has `limit` open (0 = no
+   * limit): then nothing is counted but OverLimit, and false says to close it. The check and the
+   * increment are one atomic add, so workers racing for the last place cannot both get it.
+   */
+  openEdgeConnection(worker: number, slot: number, limit: number): boolean {
+    const active = BIG_EDGE + slot * EDGE_FIELDS + EdgeField.Active;
+    const before = Atomics.add(this.bigs, active, 1n);
+    if (limit > 0 && before >= BigInt(limit)) {
+      Atomics.sub(this.bigs, active, 1n);
+      Atomics.add(this.bigs, BIG_EDGE + slot * EDGE_FIELDS + EdgeField.OverLimit, 1n);
+      return false;
+    }
+    Atomics.add(this.bigs, BIG_EDGE + slot * EDGE_FIELDS + EdgeField.Total, 1n);
+    Atomics.add(this.ints, INT_EDGE_OPEN_BY_WORKER + worker * MAX_EDGES + slot, 1);
+    return true;
+  }
+  closeEdgeConnection(worker: number, slot: number): void {
+    Atomics.sub(this.bigs, BIG_EDGE + slot * EDGE_FIELDS + EdgeField.Active, 1n);
+    Atomics.sub(this.ints, INT_EDGE_OPEN_BY_WORKER + worker * MAX_EDGES + slot, 1);
+  }
+  /**
+   * Takes a dead worker's open connections off the edges' counts. Without this a crashed worker's
+   * connections would count against max_connections forever. Only the main thread calls it, after
+   * the thread has exited, so nothing else writes that worker's row.
+   */
+  releaseWorkerEdges(worker: number): void {
+    const row = INT_EDGE_OPEN_BY_WORKER + worker * MAX_EDGES;
+    for (let slot = 0; slot < MAX_EDGES; slot++) {
+      const open = Atomics.load(this.ints, row + slot);
+      if (open === 0) continue;
+      Atomics.sub(this.bigs, BIG_EDGE + slot * EDGE_FIELDS + EdgeField.Active, BigInt(open));
+      Atomics.store(this.ints, row + slot, 0);
+    }
   }
 
   recordDispatch(latencyUs: number): void {
