@@ -120,6 +120,8 @@ export class Daemon {
   private readonly reloads = { ok: 0, failed: 0 };
   private reloading: Promise<ReloadResult> | null = null;
   private lastFileHash = '';
+  /** The config file bytes a reload last tried (installed or refused). */
+  private lastReloadedHash = '';
   private stopping: Promise<void> | null = null;
   /** Where the running config came from (file, or the API that pushed it). */
   private source: string;
@@ -255,6 +257,11 @@ export class Daemon {
     if (this.opts.configPath === null) return Promise.resolve({ ok: false, generation: this.generation, problems: ['embedded config: nothing to reload'] });
     const path = this.opts.configPath;
     return this.serialised(async () => {
+      // A SIGHUP sent right after saving the file is followed by the file watch's own call for the same
+      // bytes: that one has nothing new (it made a second generation, or a second refusal).
+      const hash = hashConfigFile(path);
+      if (trigger === 'file change' && hash === this.lastReloadedHash) return { ok: true, generation: this.generation };
+      this.lastReloadedHash = hash;
       const result = await this.applyLoaded(() => loadConfigFile(path), trigger, 'file', RELOAD_LOGS);
       if (result.ok) {
         this.lastFileHash = hashConfigFile(path);

@@ -29,6 +29,8 @@ export const E = {
   destinationNotFound: (id: string) => new ApiError(404, edgeplane(4042), `event destination '${id}' not found`),
   needsRestart: () => new ApiError(503, edgeplane(5030), 'admin.api_keys was empty at start-up, so the store is not open: restart the daemon to make changes'),
   storeFailed: (why: string) => new ApiError(500, edgeplane(5000), `the change could not be stored: ${why}`),
+  // 507 Insufficient Storage (RFC 4918): nothing was stored, and a retry can work once space is freed.
+  storeFull: (why: string) => new ApiError(507, edgeplane(5070), `the change could not be stored, the disk is full: ${why}`),
   // spec §1.8, event destinations
   badFormat: (format: string) => new ApiError(400, ngrok(235), `format '${format}' is not supported: use 'json' (or the edgeplane extension 'protobuf' for http and file targets)`),
   noTarget: () => new ApiError(400, ngrok(5100), 'target must set exactly one target type; none was given'),

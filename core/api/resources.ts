@@ -198,7 +198,7 @@ export class EventResources {
   private write(collection: string, value: { id: string }): void {
     if (this.store === null) throw E.needsRestart();
     try { this.store.put(collection, value.id, value); } catch (err) {
-      if (err instanceof StoreError) throw E.storeFailed(err.message);
+      if (err instanceof StoreError) throw err.outOfSpace ? E.storeFull(err.message) : E.storeFailed(err.message);
       throw err;
     }
     this.changed();
@@ -207,7 +207,7 @@ export class EventResources {
   private remove(collection: string, id: string): void {
     if (this.store === null) throw E.needsRestart();
     try { this.store.delete(collection, id); } catch (err) {
-      if (err instanceof StoreError) throw E.storeFailed(err.message);
+      if (err instanceof StoreError) throw err.outOfSpace ? E.storeFull(err.message) : E.storeFailed(err.message);
       throw err;
     }
     this.changed();

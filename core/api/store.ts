@@ -19,7 +19,13 @@ export interface StoreOptions {
 interface JournalEntry { seq: number; op: 'put' | 'del'; c: string; id: string; v?: unknown }
 interface Snapshot { version: 1; seq: number; collections: Record<string, Record<string, unknown>> }
 
-export class StoreError extends Error {}
+export class StoreError extends Error {
+  /** The errno code of the failed write (ENOSPC, EFBIG, EDQUOT, EIO, …), when there was one. */
+  constructor(message: string, readonly code?: string) { super(message); }
+
+  /** The disk (or the file-size limit or quota) is full: the client may retry once space is freed. */
+  get outOfSpace(): boolean { return this.code === 'ENOSPC' || this.code === 'EFBIG' || this.code === 'EDQUOT'; }
+}
 
 export const SNAPSHOT_FILE = 'store.snapshot.json';
 export const JOURNAL_FILE = 'store.journal.ndjson';
@@ -45,7 +51,12 @@ export class DurableStore {
     this.loadSnapshot();
     this.replayJournal(opts.warn);
     this.journalFd = openSync(join(dir, JOURNAL_FILE), 'a', 0o600);
-    this.snapshot();
+    try {
+      this.snapshot();
+    } catch (err) {
+      // Compaction only: the journal still holds every write. A full disk must not stop the start.
+      opts.warn?.('store snapshot failed; the journal keeps every write and the next snapshot retries', { dir, error: (err as Error).message });
+    }
   }
 
   static open(dir: string, opts: StoreOptions = {}): DurableStore {
@@ -86,7 +97,7 @@ export class DurableStore {
     } catch (err) {
       // Cut a partial line off, so that the next append does not follow garbage.
       try { ftruncateSync(this.journalFd, this.journalBytes); } catch { /* the open-time torn-line rule still applies */ }
-      throw new StoreError(`journal write failed: ${(err as Error).message}`);
+      throw new StoreError(`journal write failed: ${(err as Error).message}`, (err as NodeJS.ErrnoException).code);
     }
     this.journalBytes += line.length;
     this.apply(entry);
@@ -154,13 +165,20 @@ export class DurableStore {
     const body: Snapshot = { version: 1, seq: this.seq, collections };
     const path = join(this.dir, SNAPSHOT_FILE);
     const tmp = path + '.tmp';
+    const bytes = Buffer.from(JSON.stringify(body));
     const fd = openSync(tmp, 'w', 0o600);
     try {
-      writeSync(fd, JSON.stringify(body));
+      // A nearly full disk takes part of a write and fails the next: a single writeSync could leave a
+      // short snapshot that the rename below would put in place of the good one.
+      let written = 0;
+      while (written < bytes.length) written += writeSync(fd, bytes, written, bytes.length - written);
       fsyncSync(fd);
-    } finally {
+    } catch (err) {
       closeSync(fd);
+      rmSync(tmp, { force: true }); // give the space back to the journal
+      throw err;
     }
+    closeSync(fd);
     renameSync(tmp, path);
     fsyncDir(this.dir);
     ftruncateSync(this.journalFd, 0);

@@ -100,6 +100,8 @@ export const httpSettingsSchema = z
     max_concurrent_streams: integer('max_concurrent_streams', 1, 10_000).default(100).describe('HTTP/2 streams per client connection, 1..10000.'),
     upstream_response_header_timeout: seconds('upstream_response_header_timeout', { min: 'positive', max: MAX_HTTP_TIMEOUT_SECONDS }).default(60)
       .describe('Seconds the upstream may stay silent (no byte back while no request bytes go out); 504 when that happens before the response head.'),
+    client_write_timeout: seconds('client_write_timeout', { min: 'positive', max: MAX_HTTP_TIMEOUT_SECONDS }).default(60)
+      .describe('Seconds a response may wait on a client that stopped reading (slow-read protection): then the response is aborted, its upstream connection dropped, and the client connection closed.'),
     upstream_idle_timeout: seconds('upstream_idle_timeout', { min: 'positive', max: MAX_HTTP_TIMEOUT_SECONDS }).default(30)
       .describe('Seconds an idle keep-alive upstream connection is kept for reuse.'),
     max_idle_upstream_connections: integer('max_idle_upstream_connections', 0, 65_536).default(128)

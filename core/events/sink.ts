@@ -40,8 +40,8 @@ export class EventSink {
       this.dropped += count;
       return;
     }
-    stream.write(lines);
-    this.written += count;
+    // Counted when the write completes: a write that fails (ENOSPC, EFBIG, EIO) is a drop, not a write.
+    stream.write(lines, (err?: Error | null) => { if (err) this.dropped += count; else this.written += count; });
   }
 
   /**

@@ -222,6 +222,7 @@ function httpSettings(http: HttpConfig): HttpSettingsSpec {
     upstreamResponseHeaderTimeoutMs: toMs(http.upstream_response_header_timeout),
     upstreamIdleTimeoutMs: toMs(http.upstream_idle_timeout),
     maxIdleUpstreamConnections: http.max_idle_upstream_connections,
+    clientWriteTimeoutMs: toMs(http.client_write_timeout),
     plainMode: http.plain_mode,
   };
 }

@@ -159,6 +159,8 @@ export interface HttpSettingsSpec {
   upstreamResponseHeaderTimeoutMs: number;
   upstreamIdleTimeoutMs: number;
   maxIdleUpstreamConnections: number;
+  /** How long a response may wait for a client that reads nothing (http.client_write_timeout). */
+  clientWriteTimeoutMs: number;
   /** What the cleartext listener (http.plain_listen) does, when there is one. */
   plainMode: 'serve' | 'redirect';
 }

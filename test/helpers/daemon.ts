@@ -34,14 +34,19 @@ export function tempDir(t: Teardown, prefix = 'edgeplane-test-'): string {
   return dir;
 }
 
-/** Starts `edgeplane serve` on `config` (events go to a file in a temp dir unless the config says otherwise). */
-export async function startDaemon(t: Teardown, config: Record<string, unknown>, opts: { dir?: string; env?: NodeJS.ProcessEnv; args?: string[] } = {}): Promise<DaemonHandle> {
+/**
+ * Starts `edgeplane serve` on `config` (events go to a file in a temp dir unless the config says otherwise).
+ * `opts.prefix`: a command that runs node in turn (e.g. `prlimit --fsize=N`), for fault-injection tests.
+ */
+export async function startDaemon(t: Teardown, config: Record<string, unknown>, opts: { dir?: string; env?: NodeJS.ProcessEnv; args?: string[]; prefix?: string[] } = {}): Promise<DaemonHandle> {
   const dir = opts.dir ?? tempDir(t);
   const configPath = join(dir, 'edgeplane.yaml');
   const eventsPath = join(dir, 'events.ndjson');
   const full = { admin: { listen: '127.0.0.1:0', debug_endpoints: true }, events: { file: eventsPath }, ...config };
   writeFileSync(configPath, stringify(full));
-  const proc = spawn(process.execPath, [CLI, 'serve', '--config', configPath, ...(opts.args ?? [])], {
+  const argv = [process.execPath, CLI, 'serve', '--config', configPath, ...(opts.args ?? [])];
+  const [command, ...args] = [...(opts.prefix ?? []), ...argv];
+  const proc = spawn(command!, args, {
     env: { ...process.env, EDGEPLANE_LOG_LEVEL: 'debug', ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -47,6 +47,8 @@ export interface ForwardContext {
   counters: Counters;
   pools: UpstreamPools;
   responseHeaderTimeoutMs: number;
+  /** http.client_write_timeout: a response waiting longer than this on a client that reads nothing is aborted. */
+  clientWriteTimeoutMs: number;
   /** Called once per transaction, after the log-phase hooks. */
   onComplete(x: Exchange, tx: Transaction): void;
 }
@@ -75,6 +77,12 @@ export class Transaction implements UpstreamHandler {
   onDone: (() => void) | null = null;
   firstResponseByteMs = 0;
   private continueSent = false;
+  /**
+   * Armed while the response waits for the client to drain (ForwardContext.clientWriteTimeoutMs).
+   * Without it a client that reads nothing keeps its connection, its upstream connection and the
+   * buffered bytes forever.
+   */
+  private stallTimer: NodeJS.Timeout | null = null;
   /** The route this request matched, or null (metrics read its slot and backend). */
   get routeSpec(): RouteSpec | null { return this.route?.spec ?? null; }
   /** A module waiting for the whole request body (Exchange.readBody). */
@@ -300,7 +308,7 @@ export class Transaction implements UpstreamHandler {
     const last = chain[chain.length - 1]!;
     last.on('data', (chunk: Buffer) => {
       this.x.responseBodyBytes += chunk.length;
-      if (!this.res.write(chunk)) { last.pause(); this.res.onceDrain(() => last.resume()); }
+      if (!this.res.write(chunk)) { last.pause(); this.waitForClient(() => last.resume()); }
     });
     last.once('end', () => { this.res.end(); this.finish(); });
     for (const t of chain) t.once('error', (err) => { log.debug('response transform failed', { error: err.message }); this.res.abort(); this.finish(); });
@@ -319,8 +327,24 @@ export class Transaction implements UpstreamHandler {
     this.x.responseBodyBytes += chunk.length;
     if (!this.res.write(chunk)) {
       const conn = this.conn;
-      if (conn !== null) { conn.pause(); this.res.onceDrain(() => conn.resume()); }
+      if (conn !== null) { conn.pause(); this.waitForClient(() => conn.resume()); }
     }
+  }
+
+  /** The client pushes back: resume on its drain, or abort the response if it never comes. */
+  private waitForClient(resume: () => void): void {
+    if (this.stallTimer !== null) return; // already waiting for this drain
+    this.stallTimer = setTimeout(() => {
+      this.stallTimer = null;
+      if (this.done) return;
+      log.debug('client stopped reading; response aborted', { edge: this.x.edgeId, route: this.x.routeId, timeoutMs: this.ctx.clientWriteTimeoutMs });
+      // The engine's close handling then calls clientGone, which drops the upstream connection.
+      this.res.abort();
+    }, this.ctx.clientWriteTimeoutMs);
+    this.res.onceDrain(() => {
+      if (this.stallTimer !== null) { clearTimeout(this.stallTimer); this.stallTimer = null; }
+      resume();
+    });
   }
 
   onEnd(): void {
@@ -399,6 +423,7 @@ export class Transaction implements UpstreamHandler {
   private finish(): void {
     if (this.done) return;
     this.done = true;
+    if (this.stallTimer !== null) { clearTimeout(this.stallTimer); this.stallTimer = null; }
     if (this.conn !== null) { this.conn.abandon(); this.conn = null; }
     try { this.route?.pipeline.complete(this.x); } catch { /* complete hooks guard themselves */ }
     this.ctx.onComplete(this.x, this);

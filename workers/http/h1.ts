@@ -60,6 +60,15 @@ class Http1Connection {
   private headerDeadline = Infinity;
   private idleDeadline = Infinity;
   private inRequestHead = false;
+  /**
+   * Bytes of the current request head seen in earlier reads, and whether its request line ended in
+   * them: llhttp's size limit may trip reads later, and only these tell a long URL (414) from long
+   * headers (431) then.
+   */
+  private headBytesSeen = 0;
+  private requestLineEnded = false;
+  /** Set once a request was refused or the connection failed: llhttp may still hold pipelined requests after it, which are ignored. */
+  private refusing = false;
   private closed = false;
   private handle: StreamHandle | null = null;
 
@@ -71,6 +80,8 @@ class Http1Connection {
     this.parser[kOnMessageBegin] = () => {
       this.idleDeadline = Infinity;
       this.inRequestHead = true;
+      this.headBytesSeen = 0;
+      this.requestLineEnded = false;
       this.armHeaderTimer();
     };
     this.parser[kOnHeaders] = (headers: string[], url: string) => { for (const h of headers) this.headerChunks.push(h); this.urlChunks += url; };
@@ -97,12 +108,28 @@ class Http1Connection {
     } else {
       socket.on('data', (data: Buffer) => this.onData(data));
     }
-    socket.on('end', () => { if (this.current === null && this.queue.length === 0) socket.end(); else this.closing = true; });
+    socket.on('end', () => this.onClientEnd());
     socket.on('error', () => socket.destroy());
     socket.once('close', () => this.onSocketClose());
     this.armHeaderTimer();
     watch(this);
     socket.resume();
+  }
+
+  /** The client finished sending (FIN). */
+  private onClientEnd(): void {
+    // Mid-body, the request can never complete: nothing else would ever end it (no timeout runs
+    // while a request is in flight), so the connection would stay open for good. It is abandoned;
+    // requests before it still get their answers.
+    const cut = this.receiving;
+    if (cut !== null && !cut.finished) {
+      this.receiving = null;
+      const queued = this.queue.indexOf(cut);
+      if (queued >= 0) this.queue.splice(queued, 1);
+      this.closing = true;
+      cut.clientGone();
+    }
+    if (this.current === null && this.queue.length === 0) this.socket.end(); else this.closing = true;
   }
 
   // Timeouts are deadlines checked by one sweep per worker, not timers per connection: arming and
@@ -142,6 +169,7 @@ class Http1Connection {
       this.failConnection(result.code === 'HPE_HEADER_OVERFLOW' ? this.overflowAnswer(data) : EDGE_ERRORS.badRequest);
       return;
     }
+    if (this.inRequestHead && !this.requestLineEnded) this.noteHeadProgress(data ?? this.parser.getCurrentBuffer());
     // An upgrade request ends llhttp's part: what followed its head belongs to the new protocol.
     const early = this.upgrading as Buffer[] | null;
     if (early === null) return;
@@ -154,9 +182,20 @@ class Http1Connection {
   // llhttp's size limit covers the request line and the headers together: when it trips before the
   // request line ended, the URL was too long (414), otherwise the headers (431).
   private overflowAnswer(data: Buffer | null): EdgeResponse {
+    if (this.requestLineEnded || this.headerChunks.length > 0) {
+      return this.headBytesSeen > this.opts.settings.maxUrlBytes ? EDGE_ERRORS.urlTooLong : EDGE_ERRORS.headersTooLarge;
+    }
     const buffer = data ?? this.parser.getCurrentBuffer();
-    const lineEnd = this.headerChunks.length > 0 ? 0 : buffer.indexOf('\r\n');
-    return lineEnd < 0 || lineEnd > this.opts.settings.maxUrlBytes ? EDGE_ERRORS.urlTooLong : EDGE_ERRORS.headersTooLarge;
+    const lineEnd = buffer.indexOf('\r\n');
+    return lineEnd < 0 || this.headBytesSeen + lineEnd > this.opts.settings.maxUrlBytes ? EDGE_ERRORS.urlTooLong : EDGE_ERRORS.headersTooLarge;
+  }
+
+  /** A read ended inside a request head: remember whether (and where) its request line ended. */
+  private noteHeadProgress(buffer: Buffer): void {
+    const lineEnd = buffer.indexOf('\n');
+    if (lineEnd < 0) { this.headBytesSeen += buffer.length; return; }
+    this.headBytesSeen += lineEnd;
+    this.requestLineEnded = true;
   }
 
   /** Reads go back to the socket's JS stream (upgrades, protocol errors). */
@@ -181,16 +220,19 @@ class Http1Connection {
 
   private onHeadersComplete(major: number, minor: number, headers: string[] | undefined, method: number, url: string | undefined, _s: number, _m: string, upgrade: boolean, keepAlive: boolean): number {
     this.inRequestHead = false;
+    // The rest of the buffer llhttp is executing after a refusal: answering these would put their
+    // responses before the refusal's (the client would pair responses with the wrong requests).
+    if (this.refusing) { this.headerChunks = []; this.urlChunks = ''; return 1; }
     this.clearHeaderTimer();
     let raw = headers ?? [];
     if (this.headerChunks.length > 0) { raw = this.headerChunks.concat(raw); this.headerChunks = []; }
     const target = this.urlChunks + (url ?? '');
     this.urlChunks = '';
     const { settings } = this.opts;
-    if (target.length > settings.maxUrlBytes) { this.failConnection(EDGE_ERRORS.urlTooLong); return 1; }
+    if (target.length > settings.maxUrlBytes) { this.failConnection(EDGE_ERRORS.urlTooLong, METHODS[method]); return 1; }
     let headerBytes = 0;
     for (let i = 0; i < raw.length; i++) headerBytes += raw[i]!.length + 2;
-    if (headerBytes > settings.maxHeaderBytes) { this.failConnection(EDGE_ERRORS.headersTooLarge); return 1; }
+    if (headerBytes > settings.maxHeaderBytes) { this.failConnection(EDGE_ERRORS.headersTooLarge, METHODS[method]); return 1; }
 
     const version = major === 1 && minor === 0 ? '1.0' : '1.1';
     const methodName = METHODS[method] ?? 'GET';
@@ -204,8 +246,8 @@ class Http1Connection {
         // than exactly `chunked` is refused here: a final non-chunked coding leaves the body
         // length undefined (RFC 9112 §6.1: 400), and other codings we would silently drop (501).
         const codings = raw[i + 1]!.toLowerCase().split(',').map((c) => c.trim());
-        if (codings[codings.length - 1] !== 'chunked') { this.failConnection(EDGE_ERRORS.badRequest); return 1; }
-        if (codings.length > 1) { this.failConnection(EDGE_ERRORS.unsupportedTransferCoding); return 1; }
+        if (codings[codings.length - 1] !== 'chunked') { this.failConnection(EDGE_ERRORS.badRequest, METHODS[method]); return 1; }
+        if (codings.length > 1) { this.failConnection(EDGE_ERRORS.unsupportedTransferCoding, METHODS[method]); return 1; }
         framing = { kind: 'chunked' };
       }      else if (name === 'content-length' && framing.kind !== 'chunked') framing = { kind: 'length', length: Number(raw[i + 1]) };
       else if (name === 'upgrade' && upgrade) upgradeProtocol = raw[i + 1]!;
@@ -215,7 +257,7 @@ class Http1Connection {
     if ('answer' in routed) {
       // Answered before any transaction (bad host, bad path): the request body is not wanted, and
       // the connection ends after the answer (queued behind a request in flight, if any).
-      this.answerBare(routed.answer);
+      this.answerBare(routed.answer, methodName);
       return 1;
     }
     // Unless the upstream switches protocols, an upgrade request's connection ends with its response.
@@ -267,7 +309,8 @@ class Http1Connection {
           if (version === '1.1') { chunked = true; head += 'transfer-encoding: chunked\r\n'; }
           else state.close = true; // HTTP/1.0: the body ends with the connection
         }
-        if (state.close || (self.closing && self.queue.length === 0)) head += 'connection: close\r\n';
+        // A pending bare answer (a refused request behind this one) still follows: not the last response.
+        if (state.close || (self.closing && self.queue.length === 0 && self.pendingAnswer === null)) head += 'connection: close\r\n';
         else if (version === '1.0') head += 'connection: keep-alive\r\n';
         pendingHead = head + '\r\n';
         process.nextTick(flush);
@@ -309,13 +352,14 @@ class Http1Connection {
     };
   }
 
-  /** An answer without a transaction: write it and close. */
-  private answerBare(r: EdgeResponse): void {
-    const body = r.body ?? `${r.errorCode}\n`;
+  /** An answer without a transaction: write it and close. A HEAD request's answer has no body (RFC 9110 §9.3.2). */
+  private answerBare(r: EdgeResponse, method = ''): void {
+    const text = r.body ?? `${r.errorCode}\n`;
+    const body = method === 'HEAD' ? '' : text;
     let head = `HTTP/1.1 ${r.status} ${reasonPhrase(r.status)}\r\n`;
     for (let i = 0; i < (r.headers?.length ?? 0); i += 2) head += `${r.headers![i]}: ${r.headers![i + 1]}\r\n`;
     if (r.errorCode !== '') head += `ngrok-error-code: ${r.errorCode}\r\n`;
-    head += `content-type: text/plain; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n`;
+    head += `content-type: text/plain; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(text)}\r\nconnection: close\r\n\r\n`;
     this.closing = true;
     // No request after this one is parsed; behind requests in flight or queued, the answer waits
     // for them so responses stay in order.
@@ -325,6 +369,7 @@ class Http1Connection {
 
   /** Stops feeding llhttp: what the client sends from now on is not a request we will serve. */
   private stopParsing(): void {
+    this.refusing = true;
     this.stopConsuming();
     this.socket.removeAllListeners('data');
     this.socket.on('data', () => { /* read and dropped: see discardInput */ });
@@ -340,8 +385,9 @@ class Http1Connection {
   }
 
   /** Protocol error: answer (when nothing is being written) and close; other requests on it are abandoned. */
-  private failConnection(r: EdgeResponse): void {
-    if (this.current === null) this.answerBare(r);
+  private failConnection(r: EdgeResponse, method?: string): void {
+    this.refusing = true;
+    if (this.current === null) this.answerBare(r, method);
     else this.socket.destroy();
   }
 

@@ -16,7 +16,64 @@ export interface Http2Options {
   onClose(): void;
 }
 
-const { NGHTTP2_INTERNAL_ERROR } = http2.constants;
+const { NGHTTP2_NO_ERROR } = http2.constants;
+/** How often a closing idle session is checked for streams still open. */
+const REAP_CHECK_MS = 1000;
+
+/**
+ * Per session: streams whose response is complete while the client has not finished its request
+ * (a body it never ends). They are reset with NO_ERROR (RFC 9113 §8.1) when the session goes idle;
+ * otherwise they keep the session open for ever, since close() waits for every stream.
+ */
+const answeredUnfinished = new WeakMap<http2.Http2Session, Set<http2.ServerHttp2Stream>>();
+
+/** Streams open per session (node has no public count). */
+const openStreams = new WeakMap<http2.Http2Session, number>();
+
+/**
+ * The session went idle: GOAWAY, reset the answered-but-unfinished streams, and destroy it once no
+ * stream is left. close() alone also waits for unsent output, which a client that reads nothing
+ * never takes: such a session (and its socket) would stay for ever.
+ */
+function closeIdleSession(session: http2.ServerHttp2Session, socket: tls.TLSSocket, writeTimeoutMs: number): void {
+  if (session.closed || session.destroyed) return;
+  session.close();
+  for (const stream of answeredUnfinished.get(session) ?? []) stream.close(NGHTTP2_NO_ERROR);
+  const reaper = setInterval(() => {
+    if (!session.destroyed && (openStreams.get(session) ?? 0) > 0) return;
+    clearInterval(reaper);
+    if (!session.destroyed) session.destroy();
+    // A closed session ends its socket and emits 'close' only once the socket has closed.
+    destroyWhenStalled(socket, writeTimeoutMs);
+  }, REAP_CHECK_MS);
+  reaper.unref();
+  socket.once('close', () => clearInterval(reaper));
+}
+
+/**
+ * A closed session ends its socket with socket.end(), which waits for every byte to be written: a
+ * client that reads nothing would hold it (and the session) for ever. Destroyed once its output
+ * stops moving for a write timeout.
+ */
+function destroyWhenStalled(socket: tls.TLSSocket, writeTimeoutMs: number): void {
+  let last = socket.bytesWritten;
+  const timer = setInterval(() => {
+    if (socket.destroyed) { clearInterval(timer); return; }
+    if (socket.bytesWritten !== last) { last = socket.bytesWritten; return; }
+    clearInterval(timer);
+    socket.destroy();
+  }, writeTimeoutMs);
+  timer.unref();
+}
+
+function lingerUntilIdle(stream: http2.ServerHttp2Stream): void {
+  const session = stream.session;
+  if (session === undefined || stream.destroyed || stream.readableEnded) return;
+  let set = answeredUnfinished.get(session);
+  if (set === undefined) answeredUnfinished.set(session, set = new Set());
+  set.add(stream);
+  stream.once('close', () => set!.delete(stream));
+}
 
 const sessions = new Set<http2.ServerHttp2Session>();
 let draining = false;
@@ -34,12 +91,17 @@ export function serveHttp2(socket: tls.TLSSocket, opts: Http2Options): void {
     maxHeaderListPairs: 256,
     settings: { maxConcurrentStreams: settings.maxConcurrentStreams, maxHeaderListSize: settings.maxHeaderBytes, enablePush: false },
   });
-  server.on('stream', (stream: http2.ServerHttp2Stream, _headers: http2.IncomingHttpHeaders, _flags: number, rawHeaders: string[]) => onStream(stream, rawHeaders, opts));
+  server.on('stream', (stream: http2.ServerHttp2Stream, _headers: http2.IncomingHttpHeaders, _flags: number, rawHeaders: string[]) => {
+    const session = stream.session!;
+    openStreams.set(session, (openStreams.get(session) ?? 0) + 1);
+    stream.once('close', () => openStreams.set(session, (openStreams.get(session) ?? 1) - 1));
+    onStream(stream, rawHeaders, opts);
+  });
   server.on('session', (session: http2.ServerHttp2Session) => {
     sessions.add(session);
     session.once('close', () => sessions.delete(session));
     if (draining) session.close();
-    session.setTimeout(settings.keepAliveTimeoutMs, () => session.close());
+    session.setTimeout(settings.keepAliveTimeoutMs, () => closeIdleSession(session, socket, settings.clientWriteTimeoutMs));
     session.on('error', () => session.destroy());
     session.once('close', () => opts.onClose());
   });
@@ -84,6 +146,7 @@ function onStream(stream: http2.ServerHttp2Stream, raw: string[], opts: Http2Opt
   const routed = opts.route({ method, target: path, version: '2', headers, upgrade: null, framing });
   if ('answer' in routed) { answer(stream, routed.answer.status, routed.answer.errorCode); return; }
   const tx = new Transaction(opts.ctx, routed.route, routed.x, streamResponse(stream), stream, framing);
+  tx.onDone = () => lingerUntilIdle(stream);
   stream.on('data', (chunk: Buffer) => tx.requestData(chunk));
   stream.once('end', () => tx.requestEnd());
   stream.once('close', () => { if (!tx.finished) tx.clientGone(); });
@@ -95,6 +158,7 @@ function answer(stream: http2.ServerHttp2Stream, status: number, errorCode: stri
   if (stream.destroyed) return;
   stream.respond({ ':status': status, 'ngrok-error-code': errorCode, 'content-type': 'text/plain; charset=utf-8' });
   stream.end(`${errorCode}\n`);
+  lingerUntilIdle(stream);
 }
 
 function streamResponse(stream: http2.ServerHttp2Stream): ClientResponse {
@@ -114,7 +178,10 @@ function streamResponse(stream: http2.ServerHttp2Stream): ClientResponse {
     onceDrain(fn) { stream.once('drain', fn); },
     sendContinue() { if (!stream.destroyed && !stream.headersSent) stream.additionalHeaders({ ':status': 100 }); },
     end() { if (!stream.destroyed) stream.end(); },
-    abort() { if (!stream.destroyed) stream.close(NGHTTP2_INTERNAL_ERROR); },
+    // Not stream.close(code): it ends the writable side first, and nghttp2 flushes that END_STREAM
+    // before the RST_STREAM, so a body cut mid-way reached the client as complete. destroy(err)
+    // skips the end and resets with INTERNAL_ERROR (the 'error' it emits is handled above).
+    abort() { if (!stream.destroyed) stream.destroy(new Error('response cut short')); },
   };
 }
 

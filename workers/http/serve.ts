@@ -58,6 +58,7 @@ function newForwardContext(state: HttpWorkerState, spec: GenerationSpec, scheme:
     counters: state.counters,
     pools: state.pools,
     responseHeaderTimeoutMs: spec.http.upstreamResponseHeaderTimeoutMs,
+    clientWriteTimeoutMs: spec.http.clientWriteTimeoutMs,
     onComplete: (x, tx) => {
       const { counters } = state;
       counters.addEdge(x.edgeSlot, EdgeField.Requests, 1);

@@ -105,7 +105,7 @@ t.test('HTTP settings in ms, and the plain listener in the plan', async (tt) => 
   const built = buildGeneration(load(config()), 1, slotMaps());
   tt.same(built.spec.http, {
     maxHeaderBytes: 8192, maxUrlBytes: 8192, headerTimeoutMs: 2500, keepAliveTimeoutMs: 0, maxConcurrentStreams: 100,
-    upstreamResponseHeaderTimeoutMs: 45_000, upstreamIdleTimeoutMs: 12_000, maxIdleUpstreamConnections: 128, plainMode: 'serve',
+    upstreamResponseHeaderTimeoutMs: 45_000, upstreamIdleTimeoutMs: 12_000, maxIdleUpstreamConnections: 128, clientWriteTimeoutMs: 60_000, plainMode: 'serve',
   });
   tt.same(built.plain, { address: '127.0.0.1', port: 8080, mode: 'serve' });
   tt.same(built.listeners.find((l) => l.kind === 'http'), { key: 'http/127.0.0.1:8080', kind: 'http', address: '127.0.0.1', port: 8080, hostport: -1 });
@@ -120,7 +120,7 @@ t.test('HTTP settings in ms, and the plain listener in the plan', async (tt) => 
   tt.notOk(defaults.listeners.some((l) => l.kind === 'http'));
   tt.same(defaults.spec.http, {
     maxHeaderBytes: 16_384, maxUrlBytes: 8192, headerTimeoutMs: 10_000, keepAliveTimeoutMs: 60_000, maxConcurrentStreams: 100,
-    upstreamResponseHeaderTimeoutMs: 60_000, upstreamIdleTimeoutMs: 30_000, maxIdleUpstreamConnections: 128, plainMode: 'redirect',
+    upstreamResponseHeaderTimeoutMs: 60_000, upstreamIdleTimeoutMs: 30_000, maxIdleUpstreamConnections: 128, clientWriteTimeoutMs: 60_000, plainMode: 'redirect',
   });
   tt.equal(defaults.spec.eventsEnabled, true);
 });

@@ -37,7 +37,14 @@ export function parseXml(xml: string): { doc: XmlDocument; problem: null } | { d
   if (/<!DOCTYPE/i.test(xml)) return { doc: null, problem: 'a DOCTYPE is not allowed' };
   const problems: string[] = [];
   const record = (m: string) => void problems.push(m);
-  const doc = new DOMParser({ errorHandler: { warning: () => undefined, error: record, fatalError: record } }).parseFromString(xml, 'text/xml');
+  let doc: XmlDocument;
+  try {
+    doc = new DOMParser({ errorHandler: { warning: () => undefined, error: record, fatalError: record } }).parseFromString(xml, 'text/xml');
+  } catch (err) {
+    // xmldom throws (rather than reports) on some malformed documents, e.g. CDATA outside the root
+    // element ("Hierarchy request error"): refused like any other malformed XML.
+    return { doc: null, problem: String((err as Error).message ?? err).split('\n')[0]!.slice(0, 120) };
+  }
   if (problems.length > 0 || doc.documentElement === null) {
     return { doc: null, problem: (problems[0] ?? 'no document element').split('\n')[0]!.slice(0, 120) };
   }
