@@ -6,7 +6,7 @@
 // handler, which answers synchronously) give the same text; a unit test holds them to that.
 import { Registry, type Metric } from 'prom-client';
 import {
-  DISPATCH_BUCKETS_US, EdgeField, MAX_ROUTES, REQUEST_BUCKETS_MS, WorkerGauge, metricSlotsOf,
+  DISPATCH_BUCKETS_US, EdgeField, MAX_ROUTES, REQUEST_BUCKETS_MS, UPSTREAM_FAILURE_PHASES, WorkerGauge, metricSlotsOf,
   type Counters, type HistogramReading, type SlotMap,
 } from '../tables/counters.js';
 import type { WorkerStats } from '../dispatch/worker-pool.js';
@@ -158,6 +158,11 @@ function collectors(read: () => MetricsSnapshot): Collector[] {
     perBackend((m, slot) => m.counters.backend(slot).requests));
   add('edgeplane_backend_http_errors_total', 'counter', 'Of those, requests that ended with status 500 or more (upstream errors, unreachable upstreams).',
     perBackend((m, slot) => m.counters.backend(slot).errors));
+  add('edgeplane_backend_http_upstream_failures_total', 'counter', 'Upstream failures per (route-level) backend by phase: connect (a dial failed: refused, DNS, timeout; failover may still have served the request), before_head (the edge answered 502/504), mid_body (the response was cut after its head: the client saw a truncated body or a reset stream).',
+    (m) => [...((m.backendSlots !== undefined ? m.backendSlots : metricSlotsOf(m.edgeSlots).backends)?.entries() ?? [])].flatMap(([id, slot]) => {
+      const { failures } = m.counters.backend(slot);
+      return UPSTREAM_FAILURE_PHASES.map((phase, i) => ({ labels: { backend: id, phase }, value: Number(failures[i]) }));
+    }));
 
   // ---- circuit breakers ----
   const breakerStates = (m: MetricsSnapshot) => [...m.breakerSlots.entries()].map(([key, slot]) => ({ labels: splitRouteKey(key), state: m.breakers.state(slot) }));

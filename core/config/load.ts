@@ -57,6 +57,11 @@ export function loadConfigFile(path: string, env: NodeJS.ProcessEnv = process.en
   } catch (err) {
     throw new ConfigError([{ path: '', reason: `cannot read config file: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` }], path);
   }
+  // What a reload reads while an editor has truncated the file and not yet written it: taken as a
+  // config, it would close every listener. A config with nothing in it is written as `{}`.
+  if (text.trim() === '') {
+    throw new ConfigError([{ path: '', reason: 'the config file is empty (if it is being rewritten, write a temporary file and rename it over the config instead); an empty config is written as {}' }], path);
+  }
   return load(parseText(text, path), { baseDir: dirname(full), env, sourceName: path }, full);
 }
 

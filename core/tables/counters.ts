@@ -49,10 +49,20 @@ const R_DURATION_SUM_MS = 8;
 const R_BUCKETS = 9;
 const ROUTE_FIELDS = R_BUCKETS + REQUEST_BUCKETS_MS.length + 1;
 
-// Per backend: requests sent its way, and those that ended in a 5xx (upstream error or unreachable).
+// Per backend: requests sent its way, those that ended in a 5xx (upstream error or unreachable), and
+// upstream failures by phase (see UpstreamFailurePhase).
 const B_REQUESTS = 0;
 const B_ERRORS = 1;
-const BACKEND_FIELDS = 2;
+const B_FAILURES = 2; // + phase index
+const BACKEND_FIELDS = 5;
+
+/**
+ * Where an upstream failed a request: a dial that failed (refused, DNS, timeout), an error after the
+ * request went out but before a response head (a 502/504 at the edge), or a response cut after its
+ * head went to the client (the client sees a truncated body or a reset stream, never a clean end).
+ */
+export const UPSTREAM_FAILURE_PHASES = ['connect', 'before_head', 'mid_body'] as const;
+export type UpstreamFailurePhase = typeof UPSTREAM_FAILURE_PHASES[number];
 
 /** Sampled gauges each worker stores into its own slot. */
 export const enum WorkerGauge { EventLoopUtilisationPpm = 0, UpstreamOpen = 1, UpstreamIdle = 2 }
@@ -243,9 +253,15 @@ export class Counters {
     };
   }
 
-  backend(slot: number): { requests: bigint; errors: bigint } {
+  backend(slot: number): { requests: bigint; errors: bigint; failures: bigint[] } {
     const base = BIG_BACKEND + slot * BACKEND_FIELDS;
-    return { requests: Atomics.load(this.bigs, base + B_REQUESTS), errors: Atomics.load(this.bigs, base + B_ERRORS) };
+    const failures = UPSTREAM_FAILURE_PHASES.map((_, i) => Atomics.load(this.bigs, base + B_FAILURES + i));
+    return { requests: Atomics.load(this.bigs, base + B_REQUESTS), errors: Atomics.load(this.bigs, base + B_ERRORS), failures };
+  }
+
+  recordUpstreamFailure(backendSlot: number, phase: UpstreamFailurePhase): void {
+    if (backendSlot < 0 || backendSlot >= MAX_BACKENDS) return;
+    Atomics.add(this.bigs, BIG_BACKEND + backendSlot * BACKEND_FIELDS + B_FAILURES + UPSTREAM_FAILURE_PHASES.indexOf(phase), 1n);
   }
 }
 

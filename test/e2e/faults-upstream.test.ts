@@ -64,6 +64,7 @@ const daemon = await startDaemon(t, {
 const get = (path: string, extra: Partial<Parameters<typeof h1>[0]> = {}) => h1({ port, host: APP, ca: CA, path, timeoutMs: 20_000, ...extra });
 const responses = (m: string, name: string, cls: string) => metricValue(m, 'edgeplane_route_http_responses_total', `{edge="${EDGE}",route="rt_${name}",status_class="${cls}"}`) ?? 0;
 const backendErrors = (m: string, name: string) => metricValue(m, 'edgeplane_backend_http_errors_total', `{backend="bkd_${name}"}`) ?? 0;
+const failures = (m: string, name: string, phase: string) => metricValue(m, 'edgeplane_backend_http_upstream_failures_total', `{backend="bkd_${name}",phase="${phase}"}`) ?? 0;
 const requestEvents = (path: string) => daemon.events().filter((e) => e.event_type === 'http_request_complete.v0' && String(e.object?.http?.request?.url?.path ?? e.object?.http?.request?.url ?? '').includes(path));
 
 /** The daemon still serves a plain request. */
@@ -89,7 +90,9 @@ t.test('upstream reset mid-body (Content-Length): the client sees the connection
   t.ok(s.body.length < LENGTH);
   session.close();
   const m = await daemon.metrics();
-  t.equal(responses(m, 'reset_cl', '2xx'), 2, 'counted as a 2xx response: the status had been sent (see report: no metric shows the cut)');
+  t.equal(responses(m, 'reset_cl', '2xx'), 2, 'counted as a 2xx response: the status had been sent');
+  t.equal(failures(m, 'reset_cl', 'mid_body'), 2, 'and as an upstream failure mid-body (edgeplane_backend_http_upstream_failures_total)');
+  t.equal(failures(m, 'reset_cl', 'before_head'), 0, 'not before the head');
   await alive(t);
 });
 
@@ -129,6 +132,7 @@ t.test('upstream reset before any byte: 502 with the edge\'s error page, counted
   session.close();
   const after = await daemon.metrics();
   t.equal(backendErrors(after, 'reset_head') - backendErrors(before, 'reset_head'), 2, 'edgeplane_backend_http_errors_total +2');
+  t.equal(failures(after, 'reset_head', 'before_head') - failures(before, 'reset_head', 'before_head'), 2, 'upstream failures before the head +2');
   t.equal(responses(after, 'reset_head', '5xx'), 2, 'two 5xx on the route');
   const ev = await daemon.waitForEvents(1).then(() => waitFor(() => requestEvents('/reset_head/').length >= 2));
   t.ok(ev, 'both requests have an http_request_complete event');
@@ -208,6 +212,7 @@ t.test('a backend name that does not resolve: 502 at once (https), closed at onc
   t.ok(Date.now() - started < 3000, `and was closed in ${Date.now() - started} ms`);
   const after = await daemon.metrics();
   t.equal(backendErrors(after, 'dns') - backendErrors(before, 'dns'), 5, 'edgeplane_backend_http_errors_total counts each');
+  t.equal(failures(after, 'dns', 'connect') - failures(before, 'dns', 'connect'), 5, 'and as a failed dial (phase connect)');
   t.equal((metricValue(after, 'edgeplane_edge_connections_total', '{edge="edgtcp_dns"}') ?? 0), 1, 'the tcp connection is counted on its edge');
   const dnsLogs = () => daemon.logs.filter((l) => l.msg === 'upstream dial failed' && l.endpoint === DNS_BACKEND);
   t.ok(await waitFor(() => dnsLogs().length > 0), 'the DNS failure is logged as a warning');

@@ -41,6 +41,15 @@ t.test('reload swaps the generation without dropping an open connection; a bad c
   const still = await connectTcp(port);
   t.equal(await readUntil(still, '\n'), 'B\n', 'the previous generation keeps serving');
 
+  // What a reload sees while an editor has truncated the file: once taken as "no edges", it closed every listener.
+  writeFileSync(daemon.configPath, '\n');
+  daemon.proc.kill('SIGHUP');
+  const empty = await daemon.waitForLog((l) => l.msg === 'config reload refused; still serving the previous generation' && String(l.problems).includes('empty'));
+  t.match(String(empty.problems), 'the config file is empty', 'an empty file is refused, not served as a config with no edges');
+  const afterEmpty = await connectTcp(port);
+  t.equal(await readUntil(afterEmpty, '\n'), 'B\n', 'the listener is still open');
+  afterEmpty.destroy();
+
   // A changed file reloads by itself, and a new listener opens.
   const port2 = await freePort();
   daemon.writeConfig(config(port, a.port, [{ id: 'edgtcp_new', type: 'tcp', hostports: [`127.0.0.1:${port2}`], backend: { backend_id: 'bkd' } }]));
@@ -48,7 +57,7 @@ t.test('reload swaps the generation without dropping an open connection; a bad c
   const added = await connectTcp(port2);
   t.equal(await readUntil(added, '\n'), 'A\n', 'the edge added by the file change serves');
   for (const s of [open, fresh, still, added]) s.destroy();
-  t.match(await daemon.metrics(), /edgeplane_config_reloads_total\{result="failed"\} 1/);
+  t.match(await daemon.metrics(), /edgeplane_config_reloads_total\{result="failed"\} [23]\n/, 'the bad and the empty file (the watch may see the empty one too)');
 });
 
 t.test('connections accepted while a reload is being published are served, none dropped', async (t) => {

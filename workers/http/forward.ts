@@ -5,7 +5,7 @@
 import type net from 'node:net';
 import type { Transform } from 'node:stream';
 import type { BackendSpec, EndpointSpec, RouteSpec } from '../../core/generation/spec.js';
-import type { Counters } from '../../core/tables/counters.js';
+import type { Counters, UpstreamFailurePhase } from '../../core/tables/counters.js';
 import { MAX_READ_BODY_BYTES, type EdgeResponse, type Exchange, type HeaderList } from './exchange.js';
 import type { CompiledPipeline } from './pipeline.js';
 import { EDGE_ERRORS } from './errors.js';
@@ -244,6 +244,7 @@ export class Transaction implements UpstreamHandler {
     this.ctx.pools.get(item).acquire((err, conn) => {
       if (this.done) { if (conn !== null) conn.abandon(); return; }
       if (err !== null || conn === null) {
+        this.countUpstreamFailure('connect');
         // Failover (spec §1.7): the next child only when this one could not be dialled.
         const code = (err as NodeJS.ErrnoException | null)?.code;
         this.attempt(plan, i + 1, code === 'ECONNREFUSED' ? EDGE_ERRORS.connectRefused : code === 'ETIMEDOUT' ? EDGE_ERRORS.upstreamTimeout : EDGE_ERRORS.connectFailed);
@@ -365,8 +366,16 @@ export class Transaction implements UpstreamHandler {
       this.attempt([endpoint], 0, null);
       return;
     }
+    this.countUpstreamFailure(this.headSent ? 'mid_body' : 'before_head');
     if (this.headSent) { this.res.abort(); this.finish(); return; }
     this.answer(failure === 'timeout' ? EDGE_ERRORS.upstreamTimeout : failure === 'invalid_response' ? EDGE_ERRORS.invalidResponse : EDGE_ERRORS.connectFailed);
+  }
+
+  /** Counted on the route's backend, as the request itself is (edgeplane_backend_http_upstream_failures_total). */
+  private countUpstreamFailure(phase: UpstreamFailurePhase): void {
+    const index = this.route?.spec.backend ?? -1;
+    const slot = index >= 0 ? this.ctx.backends[index]?.slot ?? -1 : -1;
+    this.ctx.counters.recordUpstreamFailure(slot, phase);
   }
 
   onUpgrade(socket: net.Socket, head: Buffer): void {
