@@ -18,7 +18,8 @@ interface Slot {
   worker: Worker | null;
   ready: boolean;
   /** fds posted to this worker by handoff sequence, until it publishes their adoption. */
-  inflight: Map<number, number>;
+  /** Handoffs posted and not yet adopted (by sequence number): if the worker dies they go to another. */
+  inflight: Map<number, Handoff>;
   nextSeq: number;
   restarts: number;
   restartDelay: number;
@@ -93,7 +94,7 @@ export class WorkerPool {
     this.opts.counters.addWorkerActive(slot.index, 1);
     this.forgetAdopted(slot);
     handoff.seq = slot.nextSeq++;
-    slot.inflight.set(handoff.seq, handoff.fd);
+    slot.inflight.set(handoff.seq, handoff);
     this.post(slot, { type: 'conn', handoff });
     return true;
   }
@@ -113,6 +114,7 @@ export class WorkerPool {
   crash(index: number): boolean {
     const slot = this.slots[index];
     if (slot === undefined || slot.worker === null) return false;
+    slot.ready = false; // no new connections for a thread about to die
     this.post(slot, { type: 'crash' });
     return true;
   }
@@ -170,7 +172,11 @@ export class WorkerPool {
       slot.worker = worker;
       slot.installed = -1;
       worker.on('message', (msg: FromWorker) => this.onMessage(slot, msg, resolve));
-      worker.on('error', (err) => log.error('worker crashed', { worker: slot.index, error: err.message, stack: err.stack }));
+      worker.on('error', (err) => {
+        // Its 'exit' follows; until then new connections must not be posted to it.
+        slot.ready = false;
+        log.error('worker crashed', { worker: slot.index, error: err.message, stack: err.stack });
+      });
       worker.on('exit', (code) => this.onExit(slot, worker, code));
     });
   }
@@ -214,7 +220,7 @@ export class WorkerPool {
     slot.ready = false;
     // fds it never adopted are still ours; its adopted sockets were closed with the thread.
     this.forgetAdopted(slot);
-    for (const fd of slot.inflight.values()) this.opts.closeFd(fd);
+    const orphans = [...slot.inflight.values()];
     slot.inflight.clear();
     slot.nextSeq = 1;
     this.opts.counters.resetWorker(slot.index);
@@ -222,12 +228,28 @@ export class WorkerPool {
     slot.drainWaiter?.();
     slot.drainWaiter = null;
     this.checkInstalled();
+    this.rehome(slot, orphans);
     if (this.stopping) return;
     slot.restarts++;
     log.error('worker exited; starting a replacement', { worker: slot.index, code, restarts: slot.restarts, in_ms: slot.restartDelay });
     const delay = slot.restartDelay;
     slot.restartDelay = Math.min(slot.restartDelay * 2, MAX_RESTART_DELAY_MS);
     setTimeout(() => { if (!this.stopping) void this.spawn(slot); }, delay).unref();
+  }
+
+  /**
+   * Connections posted to a worker that died before adopting them: no byte of theirs was read, so
+   * another ready worker serves them as if nothing happened. Closed only when none is ready, while
+   * stopping, or for a tunnel leg meant for exactly this worker (its agent dials it again).
+   */
+  private rehome(dead: Slot, orphans: Handoff[]): void {
+    let moved = 0;
+    for (const handoff of orphans) {
+      const pinned = handoff.preferredWorker === dead.index;
+      if (!this.stopping && !pinned && this.dispatch(handoff)) { moved++; continue; }
+      this.opts.closeFd(handoff.fd);
+    }
+    if (orphans.length > 0) log.warn('connections the dead worker had not taken up', { worker: dead.index, moved_to_other_workers: moved, closed: orphans.length - moved });
   }
 
   /** Drops the fds a worker has adopted (it publishes the last adopted sequence; Map order = seq order). */
