@@ -34,7 +34,6 @@ export interface BuiltGeneration {
 export interface SlotMaps { edges: SlotMap; backends: SlotMap; breakers: SlotMap }
 
 const DEFAULT_ACCOUNT_ID = 'ac_edgeplane';
-const CONNECT_TIMEOUT_MS = 10_000;
 
 /** host:port of a validated config value (the checker already refused malformed ones). */
 function hostPort(text: string): { host: string; port: number } {
@@ -319,7 +318,7 @@ export function buildGeneration(loaded: LoadedConfig, generation: number, slots:
     certificates,
     accountId: DEFAULT_ACCOUNT_ID,
     tcpIdleTimeoutMs: config.tcp_idle_timeout * 1000,
-    connectTimeoutMs: CONNECT_TIMEOUT_MS,
+    connectTimeoutMs: config.upstream_connect_timeout * 1000,
     http: httpSettings(config.http),
     webhooks: {
       snsCertificateHostPattern: config.webhooks.sns_certificate_host_pattern,
