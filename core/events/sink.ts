@@ -4,6 +4,8 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { log, errorFields } from '../log.js';
 
 const MAX_PENDING_BYTES = 8 * 1024 * 1024;
+/** After a failed write (disk full, I/O error) the file is reopened this much later; meanwhile events are dropped and counted. */
+const REOPEN_AFTER_MS = 5_000;
 
 export class EventSink {
   private stream: NodeJS.WritableStream | WriteStream | null;
@@ -13,15 +15,29 @@ export class EventSink {
   private held: string[] | null = null;
   private heldBytes = 0;
   private closing = false;
+  private reopenTimer: NodeJS.Timeout | null = null;
 
-  constructor(readonly target: string | null) {
+  constructor(readonly target: string | null, private readonly opts: { reopenAfterMs?: number } = {}) {
     if (target === null) this.stream = null;
     else if (target === '-') this.stream = process.stdout;
-    else {
-      const file = createWriteStream(target, { flags: 'a' });
-      file.on('error', (err) => log.error('event file failed; events are dropped from now on', { file: target, ...errorFields(err) }));
-      this.stream = file;
-    }
+    else this.stream = this.openFile(target);
+  }
+
+  /** An append stream that, when a write fails, is replaced by a fresh one a little later. */
+  private openFile(target: string): WriteStream {
+    const file = createWriteStream(target, { flags: 'a' });
+    file.on('error', (err) => {
+      if (this.reopenTimer !== null || this.closing) return;
+      const retryMs = this.opts.reopenAfterMs ?? REOPEN_AFTER_MS;
+      log.error('event file failed; events are dropped (and counted) until it is reopened', { file: target, retry_in_ms: retryMs, ...errorFields(err) });
+      this.reopenTimer = setTimeout(() => {
+        this.reopenTimer = null;
+        if (this.closing || this.held !== null || this.stream !== file) return;
+        this.stream = this.openFile(target);
+      }, retryMs);
+      this.reopenTimer.unref();
+    });
+    return file;
   }
 
   /** `lines` is one or more complete NDJSON lines, each ending in '\n'. */
@@ -60,8 +76,7 @@ export class EventSink {
     } finally {
       const held = this.held;
       this.held = null;
-      const file = createWriteStream(target, { flags: 'a' });
-      file.on('error', (err) => log.error('event file failed; events are dropped from now on', { file: target, ...errorFields(err) }));
+      const file = this.openFile(target);
       for (const lines of held) file.write(lines);
       if (this.closing) file.end(); else this.stream = file;
     }
@@ -69,6 +84,7 @@ export class EventSink {
 
   close(): Promise<void> {
     this.closing = true;
+    if (this.reopenTimer !== null) { clearTimeout(this.reopenTimer); this.reopenTimer = null; }
     const stream = this.stream;
     this.stream = null;
     if (stream === null || stream === process.stdout) return Promise.resolve();
