@@ -36,7 +36,7 @@ import { startAdminServer, type AdminServer } from './admin/server.js';
 import { openDaemonEventApi } from './api/daemon-wiring.js';
 import { wireEventRouter, type RouterWiring } from './events/router-wiring.js';
 import type { EventApi } from './api/index.js';
-import { renderMetrics } from './admin/metrics.js';
+import { processReading, renderMetrics } from './admin/metrics.js';
 import { TunnelSessions } from './tunnel/sessions.js';
 import { log, errorFields } from './log.js';
 import { generateRootKey, parseRootKey } from '../workers/http/auth/keys.js';
@@ -494,6 +494,7 @@ export class Daemon {
           events: { written: this.sink.written, dropped: this.sink.dropped },
           destinations: this.eventRouter.stats(),
           nativeLoaded: !this.degraded,
+          process: processReading(),
           tunnels: { sessions: this.tunnelSessions.list(), groups: this.tunnelGroups(), started: this.tunnelSessions.started, stopped: this.tunnelSessions.stopped },
         }),
       }),

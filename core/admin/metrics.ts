@@ -4,6 +4,7 @@
 //
 // `registry.metrics()` (async, prom-client's own exposition) and renderMetrics (sync, for the admin
 // handler, which answers synchronously) give the same text; a unit test holds them to that.
+import { readdirSync } from 'node:fs';
 import { Registry, type Metric } from 'prom-client';
 import {
   DISPATCH_BUCKETS_US, EdgeField, MAX_ROUTES, REQUEST_BUCKETS_MS, UPSTREAM_FAILURE_PHASES, WorkerGauge, metricSlotsOf,
@@ -43,6 +44,8 @@ export interface MetricsSnapshot {
   /** Subscription destinations (the event router's per-destination counters, in records). */
   destinations?: ReadonlyArray<{ id: string; target: string; delivered: number; dropped: number; retried: number; failed: number; buffered_bytes: number }>;
   nativeLoaded: boolean;
+  /** Read once per scrape (processReading()); absent in unit snapshots. */
+  process?: ProcessReading;
   /** Absent: no tunnel registry (the families still appear, at 0 and without rows). */
   tunnels?: TunnelMetricsInput;
 }
@@ -210,6 +213,12 @@ function collectors(read: () => MetricsSnapshot): Collector[] {
   add('edgeplane_tunnel_group_member', 'gauge', '1 for each agent session a tunnel_group backend selects.',
     (m) => groupMembers(tunnels(m).sessions, tunnels(m).groups).flatMap(({ group, members }) =>
       members.map((s) => ({ labels: { backend: group.backend, session_id: s.id }, value: 1 }))));
+  // The process as a whole (all threads): what a leak or an fd exhaustion would show first.
+  // The process as a whole (all threads): what a leak or an fd exhaustion would show first.
+  add('process_resident_memory_bytes', 'gauge', 'Resident memory of the whole process (every thread), in bytes.',
+    (m) => (m.process === undefined ? [] : [{ labels: {}, value: m.process.residentBytes }]));
+  add('process_open_fds', 'gauge', 'Open file descriptors of the process (Linux /proc/self/fd).',
+    (m) => (m.process?.openFds == null ? [] : [{ labels: {}, value: m.process.openFds }]));
   add('edgeplane_native_addon_loaded', 'gauge', '1 when the native addon is loaded; 0 = degraded single-thread mode.', (m) => [{ labels: {}, value: m.nativeLoaded ? 1 : 0 }]);
   return c;
 }
@@ -244,4 +253,14 @@ function familyText(r: Reading): string {
 /** The exposition text for one snapshot (what `metricsRegistry(() => m).metrics()` resolves to). */
 export function renderMetrics(m: MetricsSnapshot): string {
   return collectors(() => m).map((c) => familyText(c.read())).join('\n\n') + '\n';
+}
+
+export interface ProcessReading { residentBytes: number; openFds: number | null }
+
+export function processReading(): ProcessReading {
+  return { residentBytes: process.memoryUsage.rss(), openFds: openFds() };
+}
+
+function openFds(): number | null {
+  try { return readdirSync('/proc/self/fd').length - 1; } catch { return null; } // less the one readdir itself holds
 }

@@ -93,6 +93,11 @@ t.test('every family has HELP and TYPE, sample names belong to a family', async 
     edgeplane_worker_connections_total: 'counter', edgeplane_edge_http_requests_total: 'counter', edgeplane_dispatch_latency_seconds: 'histogram',
   };
   for (const [name, type] of Object.entries(want)) t.equal(e.type.get(name), type, name);
+  // The whole process, for leak and fd-exhaustion alerts (the soak run watches the same numbers).
+  const value = (name: string) => Number(e.lines.find((l) => l.name === name)?.value);
+  t.ok(value('process_resident_memory_bytes') > 10 * 1024 * 1024, `process_resident_memory_bytes ${value('process_resident_memory_bytes')}`);
+  t.ok(value('process_open_fds') > 3, `process_open_fds ${value('process_open_fds')}`);
+  t.ok(value('edgeplane_connections_max') >= 64, 'the max_connections in force is shown');
 });
 
 t.test('per route: requests, status classes, bytes', async (t) => {
