@@ -13,8 +13,8 @@ import type { Handoff } from './handoff.js';
 import { Breakers } from '../core/tables/breakers.js';
 import { createHttpWorkerState, servePlainHttp, connectionInfo } from './http/serve.js';
 import { publishExchange } from './http/publish.js';
-import { drainHttp1 } from './http/h1.js';
-import { drainHttp2 } from './http/h2.js';
+import { drainHttp1, retireHttp1 } from './http/h1.js';
+import { drainHttp2, retireHttp2 } from './http/h2.js';
 import { createAuthWorkerContext } from './http/auth/flow.js';
 import { generateRootKey } from './http/auth/keys.js';
 import { TUNNEL_HOSTPORT } from './handoff.js';
@@ -104,9 +104,20 @@ export class WorkerRuntime {
     this.collect();
   }
 
-  /** The acceptor hands out nothing older than `below` any more. */
+  /**
+   * The acceptor hands out nothing older than `below` any more. HTTP connections still served by an
+   * older generation are asked to finish (HTTP/1.1: connection: close on their next response;
+   * HTTP/2: GOAWAY), so their clients reconnect onto the new config and the old one can be dropped.
+   * tcp/tls byte pipes cannot move: they keep their generation until they end.
+   */
   retire(below: number): void {
     this.retiredBelow = Math.max(this.retiredBelow, below);
+    this.env.http.retiredBelow = this.retiredBelow;
+    const superseded = new Set<GenerationSpec>();
+    for (const [generation, installed] of this.generations) {
+      if (generation < this.retiredBelow && generation !== this.newest && installed.pins > 0) superseded.add(installed.spec);
+    }
+    if (superseded.size > 0) { retireHttp1(superseded); retireHttp2(superseded); }
     this.collect();
   }
 

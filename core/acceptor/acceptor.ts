@@ -127,7 +127,11 @@ export class Acceptor {
     peekFd(this.deps.native!, fd, this.peekOptions(), (outcome, seen) => { this.peeking--; this.onPeeked(tables, h, outcome, seen, fd, null); });
   }
 
-  private onPeeked(tables: Tables, h: Handoff, outcome: PeekOutcome, seen: number, fd: number, socket: net.Socket | null): void {
+  private onPeeked(peekedUnder: Tables, h: Handoff, outcome: PeekOutcome, seen: number, fd: number, socket: net.Socket | null): void {
+    // A reload may have landed while the hello was read: route on the generation in force now, which
+    // the workers surely still hold (an older one may already be gone, and the connection with it).
+    const tables = this.tables ?? peekedUnder;
+    h.generation = tables.spec.generation;
     const refusal = h.hostport === TUNNEL_HOSTPORT ? this.placeLeg(h, outcome) : this.route(tables, h, outcome);
     if (refusal !== null) {
       if (h.hostport === TUNNEL_HOSTPORT) this.refusals.set(refusal, (this.refusals.get(refusal) ?? 0) + 1);

@@ -5,6 +5,7 @@ import t from 'tap';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startDaemon, tempDir, type DaemonHandle } from '../helpers/daemon.js';
+import { apiClient } from '../helpers/api-client.js';
 
 const KEY = 'test-key-0123456789abcdef';
 const ENV_KEY = 'env-key-0123456789abcdef';
@@ -24,15 +25,7 @@ interface Reply { status: number; body: any }
 
 function client(d: DaemonHandle) {
   const base = `http://${d.admin}`;
-  const call = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Reply> => {
-    const res = await fetch(base + path, {
-      method,
-      headers: { authorization: `Bearer ${KEY}`, 'ngrok-version': '2', ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
-      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
-    });
-    const text = await res.text();
-    return { status: res.status, body: text === '' ? null : JSON.parse(text) };
-  };
+  const call: (method: string, path: string, body?: unknown, headers?: Record<string, string>) => Promise<Reply> = apiClient(base, KEY);
   return { base, call };
 }
 

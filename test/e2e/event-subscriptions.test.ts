@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { makePki } from '../helpers/pki.js';
 import { metricValue, startDaemon, tempDir } from '../helpers/daemon.js';
+import { apiClient } from '../helpers/api-client.js';
 import { freePort } from '../helpers/net.js';
 import { startOrigin, exampleTestCertificates } from '../helpers/http.js';
 import { verifyEdgeplaneSignature } from '../../core/events/destinations/signature.js';
@@ -61,15 +62,10 @@ const daemon = await startDaemon(t, {
   }],
 }, { dir });
 
-async function call(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
-  const res = await fetch(`http://${daemon.admin}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${KEY}`, 'ngrok-version': '2', ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text === '' ? null : JSON.parse(text) };
-}
+const call = async (method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> => {
+  const { status, body: json } = await apiClient(`http://${daemon.admin}`, KEY)(method, path, body);
+  return { status, body: json };
+};
 
 const agents = new Map<string, https.Agent>();
 t.teardown(() => { for (const a of agents.values()) a.destroy(); });

@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { metricValue, startDaemon, tempDir, type DaemonHandle } from '../helpers/daemon.js';
+import { apiClient } from '../helpers/api-client.js';
 import { freePort } from '../helpers/net.js';
 import { faultEdge } from '../helpers/faults/edge.js';
 
@@ -18,15 +19,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const KEY = 'faults-key-0123456789abcdef';
 
-async function api(daemon: DaemonHandle, method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
-  const res = await fetch(`http://${daemon.admin}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${KEY}`, 'ngrok-version': '2', ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text === '' ? null : JSON.parse(text) };
-}
+const api = (daemon: DaemonHandle, method: string, path: string, body?: unknown) => apiClient(`http://${daemon.admin}`, KEY)(method, path, body);
 
 t.test('the API store hits the file-size limit: every acknowledged write survives a restart, the refused ones are not there', async (t) => {
   const FSIZE = 48 * 1024;

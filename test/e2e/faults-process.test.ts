@@ -59,9 +59,9 @@ t.test('a worker killed under load: only its in-flight requests fail, fast; the 
   for (const c of failedClients) {
     const lost = failed.filter((s) => s.client === c);
     t.ok(lost.length <= 2, `client ${c} lost ${lost.length} request(s)`);
-    // Known gap (core/dispatch/worker-pool.ts, lead-owned): until the worker's 'exit' event the pool
-    // still dispatches new connections to it (slot.ready stays true), and closes them at the exit.
-    t.ok(lost.length <= 1, `client ${c} lost only its in-flight request`, { todo: 'worker-pool dispatches to a dying worker until its exit event' });
+    // Connections posted to the dying worker but not yet taken up go to another worker (they once were
+    // closed at its exit, and a client lost a second request).
+    t.ok(lost.length <= 1, `client ${c} lost only its in-flight request`);
   }
   t.ok(failed.every((s) => s.at >= killedAt), 'no failure before the kill');
   const lateFailures = shots.filter((s) => s.at > killedAt + replacedAfterMs + 200 && s.status !== 200);
@@ -122,10 +122,15 @@ t.test('config reloads under load: no failed request, no dropped connection, new
   const { shots, connectionsOpened } = load;
   const failed = shots.filter((s) => s.status !== 200);
   const keptAlive = shots.filter((s) => s.headers['x-config'] === 'v0').length;
-  t.comment(`reloads: ${shots.length} requests over ${RELOADS} reloads + 1 refused, ${failed.length} failed, max latency ${Math.max(...shots.map((s) => s.ms))} ms; ${keptAlive} answered by generation 1 on connections opened before the reloads`);
+  t.comment(`reloads: ${shots.length} requests over ${RELOADS} reloads + 1 refused, ${failed.length} failed, max latency ${Math.max(...shots.map((s) => s.ms))} ms; ${keptAlive} answered by generation 1; connections per client ${connectionsOpened.join(', ')}`);
   t.ok(shots.length > 40, `load ran (${shots.length} requests)`);
   t.same(failed.map((s) => `${s.status} ${s.error}`), [], 'zero failed requests');
-  t.same(connectionsOpened, Array(CLIENTS).fill(1), 'each load client kept its one keep-alive connection throughout');
+  // A reload retires the old generation: keep-alive connections on it end after their next response
+  // (connection: close), so busy clients follow the reloads (reload-keepalive.test.ts checks how fast).
+  for (let c = 0; c < CLIENTS; c++) {
+    t.equal(shots.filter((s) => s.client === c).at(-1)?.headers['x-config'], `v${RELOADS}`, `load client ${c} ends on the last config`);
+  }
+  t.ok(connectionsOpened.every((n) => n > 1 && n <= 2 * RELOADS + 1), `keep-alive clients reconnected to follow the reloads, about once per reload (${connectionsOpened.join(', ')})`);
   const m = await daemon.metrics();
   // Exactly one reload per save + SIGHUP (regression: the file watch reloaded the same bytes again).
   t.equal(metricValue(m, 'edgeplane_config_reloads_total', '{result="ok"}'), RELOADS, 'one reload per change');

@@ -4,8 +4,8 @@
 // None of it may reach the origin or take the daemon down.
 import t, { type Test } from 'tap';
 import type http from 'node:http';
-import type tls from 'node:tls';
 import { makePki } from '../helpers/pki.js';
+import { FLAG, FRAME, frame, rawH2, requestBlock } from '../helpers/hostile/h2-frames.js';
 import { startDaemon } from '../helpers/daemon.js';
 import { freePort, readAll } from '../helpers/net.js';
 import { h2Connect, h2RemoteSettings, h2Request, httpsRequest, reportHandler, startOrigin, tlsConnect, type OriginHandler, exampleTestCertificates } from '../helpers/http.js';
@@ -227,83 +227,18 @@ t.test('HTTP/2: the edge advertises max_concurrent_streams and a well-behaved cl
 
 // ---- a raw HTTP/2 client that ignores SETTINGS_MAX_CONCURRENT_STREAMS ----
 
-const FRAME = { DATA: 0, HEADERS: 1, RST_STREAM: 3, SETTINGS: 4, GOAWAY: 7 } as const;
-
-function frame(type: number, flags: number, streamId: number, payload: Buffer = Buffer.alloc(0)): Buffer {
-  const head = Buffer.alloc(9);
-  head.writeUIntBE(payload.length, 0, 3);
-  head[3] = type;
-  head[4] = flags;
-  head.writeUInt32BE(streamId, 5);
-  return Buffer.concat([head, payload]);
-}
-
-// HPACK: indexed :method GET (2) and :scheme https (7); :path (4) and :authority (1) as literals
-// without indexing, with indexed names (RFC 7541 §6.2.2). Values stay under 127 bytes.
-function requestHeaders(path: string, authority: string): Buffer {
-  const literal = (index: number, value: string): Buffer => Buffer.concat([Buffer.from([index, value.length]), Buffer.from(value)]);
-  return Buffer.concat([Buffer.from([0x82, 0x87]), literal(4, path), literal(1, authority)]);
-}
-
-interface RawH2 {
-  socket: tls.TLSSocket;
-  closed: boolean;
-  settings: Map<number, number>;
-  responses: Set<number>;
-  resets: Map<number, number>;
-  goaway: { lastStreamId: number; code: number } | null;
-  changed(): Promise<void>;
-}
-
-async function rawH2(): Promise<RawH2> {
-  const socket = await tlsConnect(port, APP, ['h2']);
-  const state: RawH2 = { socket, closed: false, settings: new Map(), responses: new Set(), resets: new Map(), goaway: null, changed: () => Promise.resolve() };
-  let buffered = Buffer.alloc(0);
-  let waiters: Array<() => void> = [];
-  let gotSettings: () => void = () => {};
-  const settingsSeen = new Promise<void>((r) => { gotSettings = r; });
-  state.changed = () => new Promise<void>((r) => { waiters.push(r); });
-  const wake = (): void => { const w = waiters; waiters = []; for (const f of w) f(); };
-  socket.on('data', (d: Buffer) => {
-    buffered = Buffer.concat([buffered, d]);
-    while (buffered.length >= 9) {
-      const length = buffered.readUIntBE(0, 3);
-      if (buffered.length < 9 + length) break;
-      const type = buffered[3]!;
-      const flags = buffered[4]!;
-      const stream = buffered.readUInt32BE(5) & 0x7fffffff;
-      const payload = buffered.subarray(9, 9 + length);
-      buffered = buffered.subarray(9 + length);
-      if (type === FRAME.SETTINGS && (flags & 1) === 0) {
-        for (let i = 0; i + 6 <= payload.length; i += 6) state.settings.set(payload.readUInt16BE(i), payload.readUInt32BE(i + 2));
-        socket.write(frame(FRAME.SETTINGS, 1, 0)); // ACK: from here on the server's limit is in force
-        gotSettings();
-      } else if (type === FRAME.HEADERS) state.responses.add(stream);
-      else if (type === FRAME.RST_STREAM) state.resets.set(stream, payload.readUInt32BE(0));
-      else if (type === FRAME.GOAWAY) state.goaway = { lastStreamId: payload.readUInt32BE(0) & 0x7fffffff, code: payload.readUInt32BE(4) };
-    }
-    wake();
-  });
-  socket.on('close', () => { state.closed = true; wake(); });
-  socket.on('error', () => {});
-  socket.write(Buffer.concat([Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'), frame(FRAME.SETTINGS, 0, 0)]));
-  await settingsSeen;
-  return state;
-}
-
 t.test('HTTP/2: streams beyond max_concurrent_streams from a client that ignores it are refused', async (t) => {
   maxHolding = 0;
-  const h2 = await rawH2();
+  const h2 = await rawH2(port, APP);
   t.equal(h2.settings.get(0x3), MAX_CONCURRENT_STREAMS, 'the raw client reads SETTINGS_MAX_CONCURRENT_STREAMS = 3');
   const streams = [1, 3, 5, 7, 9, 11];
   const authority = `${APP}:${port}`;
-  h2.socket.write(Buffer.concat(streams.map((id) => frame(FRAME.HEADERS, 0x5 /* END_STREAM | END_HEADERS */, id, requestHeaders(`/hold/raw-${id}`, authority)))));
+  h2.socket.write(Buffer.concat(streams.map((id) => frame(FRAME.HEADERS, FLAG.END_STREAM | FLAG.END_HEADERS, id, requestBlock(`/hold/raw-${id}`, authority)))));
   const excess = streams.slice(MAX_CONCURRENT_STREAMS);
   // RFC 9113 §5.1.2 asks for a stream error (REFUSED_STREAM or PROTOCOL_ERROR); nghttp2 makes it a
   // connection error. Either way the excess streams must get no service.
   const refused = (id: number): boolean => h2.resets.has(id) || (h2.goaway !== null && h2.goaway.lastStreamId < id) || h2.closed;
-  const until = Date.now() + 5000;
-  while (!excess.every(refused) && Date.now() < until) await Promise.race([h2.changed(), new Promise((r) => setTimeout(r, 200))]);
+  await h2.until(() => excess.every(refused), 5000).catch(() => undefined); // judged one by one below
   for (const id of excess) {
     t.ok(refused(id), `stream ${id} is refused (RST_STREAM ${h2.resets.get(id) ?? '-'}, GOAWAY ${JSON.stringify(h2.goaway)}, closed ${h2.closed})`);
     t.notOk(h2.responses.has(id), `stream ${id} got no response`);

@@ -12,6 +12,7 @@ import { loadConfigFile } from '../../core/config/load.js';
 import { configResourceRoutes } from '../../core/api/config-resources/index.js';
 import { makePki } from '../helpers/pki.js';
 import { tempDir } from '../helpers/daemon.js';
+import { apiClient } from '../helpers/api-client.js';
 import { freePort } from '../helpers/net.js';
 import { httpsRequest, startOrigin } from '../helpers/http.js';
 
@@ -47,15 +48,11 @@ t.test('REST config resources', async (t) => {
 
   const base = `http://${daemon.adminAddress}`;
   const texts: string[] = [];
+  const client = apiClient(base, KEY);
   const call = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Reply> => {
-    const res = await fetch(path.startsWith('http') ? path : base + path, {
-      method,
-      headers: { authorization: `Bearer ${KEY}`, 'ngrok-version': '2', ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
-      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
-    });
-    const text = await res.text();
-    texts.push(text);
-    return { status: res.status, body: text === '' ? null : JSON.parse(text), text };
+    const reply = await client(method, path, body, headers);
+    texts.push(reply.text);
+    return reply;
   };
 
   /** Every id of a list, following next_page_uri with `limit` items a page; checks each page's size. */

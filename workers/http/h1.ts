@@ -2,7 +2,7 @@
 // request at a time. Pipelined requests queue behind the one in flight (their bodies are held, and
 // reading stops while the queue is long), so responses go out in order.
 import type net from 'node:net';
-import type { HttpSettingsSpec } from '../../core/generation/spec.js';
+import type { GenerationSpec, HttpSettingsSpec } from '../../core/generation/spec.js';
 import type { ConnectionInfo, EdgeResponse } from './exchange.js';
 import { HTTPParser, METHODS, kOnBody, kOnExecute, kOnHeaders, kOnMessageBegin, kOnHeadersComplete, kOnMessageComplete, isParserError, type ParserError } from './llhttp.js';
 import { Transaction, type BodyFraming, type ClientResponse, type ForwardContext } from './forward.js';
@@ -20,6 +20,10 @@ export interface Http1Options {
   route: RequestRouter;
   /** Called once when the connection is finished. */
   onClose(): void;
+  /** The config generation serving this connection: retireHttp1 finds the superseded ones by it. Absent: never retired. */
+  generation?: GenerationSpec;
+  /** Its generation was already superseded when the connection started (see retire). */
+  retired?: boolean;
 }
 
 /** Per-request connection state: whether the connection ends after this response. */
@@ -71,9 +75,12 @@ class Http1Connection {
   private refusing = false;
   private closed = false;
   private handle: StreamHandle | null = null;
+  /** Its generation was superseded (config reload): the next response head written ends the connection (see retireIfServedBy). */
+  private retiring: boolean;
 
   constructor(private readonly socket: net.Socket, private readonly opts: Http1Options) {
     const { settings } = opts;
+    this.retiring = opts.retired === true;
     // llhttp's limit covers the request line too; URL and headers get their own checks (414/431).
     this.parser.initialize(HTTPParser.REQUEST, {}, settings.maxHeaderBytes + settings.maxUrlBytes, 0);
     // A request's first byte: from here its head must arrive within header_timeout (slow-client guard).
@@ -146,6 +153,16 @@ class Http1Connection {
   drain(): void {
     this.closing = true;
     if (this.current === null && this.upgrading === null) this.socket.end();
+  }
+
+  /**
+   * Its generation was superseded: the next response head written (the one in flight if its head
+   * has not left yet) makes the connection closing: the last response of the requests already read
+   * says connection: close, and the connection ends after it. An idle connection
+   * is not closed now: a client may be sending on it this very moment, and that request would fail.
+   */
+  retireIfServedBy(old: ReadonlySet<GenerationSpec>): void {
+    if (this.opts.generation !== undefined && old.has(this.opts.generation)) this.retiring = true;
   }
 
   /** Called by the sweep. */
@@ -309,6 +326,8 @@ class Http1Connection {
           if (version === '1.1') { chunked = true; head += 'transfer-encoding: chunked\r\n'; }
           else state.close = true; // HTTP/1.0: the body ends with the connection
         }
+        // Retired: this is the last response unless pipelined requests already read follow it (they are answered first).
+        if (self.retiring) self.closing = true;
         // A pending bare answer (a refused request behind this one) still follows: not the last response.
         if (state.close || (self.closing && self.queue.length === 0 && self.pendingAnswer === null)) head += 'connection: close\r\n';
         else if (version === '1.0') head += 'connection: keep-alive\r\n';
@@ -430,6 +449,11 @@ function watch(conn: Http1Connection): void {
 }
 
 function unwatch(conn: Http1Connection): void { watched.delete(conn); }
+
+/** Config reload: connections served by a generation in `old` finish after their next response (see retireIfServedBy). */
+export function retireHttp1(old: ReadonlySet<GenerationSpec>): void {
+  for (const conn of watched) conn.retireIfServedBy(old);
+}
 
 /** Asks every HTTP/1.1 connection of this worker to finish (SIGTERM drain). */
 export function drainHttp1(): void {

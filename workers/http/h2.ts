@@ -3,7 +3,7 @@
 // whatever the upstream speaks).
 import http2 from 'node:http2';
 import type tls from 'node:tls';
-import type { HttpSettingsSpec } from '../../core/generation/spec.js';
+import type { GenerationSpec, HttpSettingsSpec } from '../../core/generation/spec.js';
 import type { HeaderList } from './exchange.js';
 import { Transaction, type BodyFraming, type ClientResponse, type ForwardContext } from './forward.js';
 import { EDGE_ERRORS } from './errors.js';
@@ -14,6 +14,10 @@ export interface Http2Options {
   ctx: ForwardContext;
   route(start: RequestStart): Routed;
   onClose(): void;
+  /** The config generation serving this session: retireHttp2 finds the superseded ones by it. Absent: never retired. */
+  generation?: GenerationSpec;
+  /** Its generation was already superseded when the session started (see retireHttp2). */
+  retired?: boolean;
 }
 
 const { NGHTTP2_NO_ERROR } = http2.constants;
@@ -75,13 +79,23 @@ function lingerUntilIdle(stream: http2.ServerHttp2Stream): void {
   stream.once('close', () => set!.delete(stream));
 }
 
-const sessions = new Set<http2.ServerHttp2Session>();
+/** Open sessions, each with its generation and how it winds down when that generation is superseded. */
+const sessions = new Map<http2.ServerHttp2Session, { generation: GenerationSpec | undefined; retire(): void }>();
 let draining = false;
 
 /** SIGTERM drain: GOAWAY to every session; streams in flight finish, then the sessions close. */
 export function drainHttp2(): void {
   draining = true;
-  for (const session of sessions) session.close();
+  for (const session of sessions.keys()) session.close();
+}
+
+/**
+ * Config reload: sessions served by a generation in `old` get GOAWAY. Their streams in flight finish;
+ * the client opens new streams on a new connection, which the new generation serves. Wound down like
+ * an idle session (closeIdleSession), so a client that stops reading cannot hold the old generation.
+ */
+export function retireHttp2(old: ReadonlySet<GenerationSpec>): void {
+  for (const { generation, retire } of sessions.values()) if (generation !== undefined && old.has(generation)) retire();
 }
 
 export function serveHttp2(socket: tls.TLSSocket, opts: Http2Options): void {
@@ -98,9 +112,13 @@ export function serveHttp2(socket: tls.TLSSocket, opts: Http2Options): void {
     onStream(stream, rawHeaders, opts);
   });
   server.on('session', (session: http2.ServerHttp2Session) => {
-    sessions.add(session);
+    const retire = (): void => closeIdleSession(session, socket, settings.clientWriteTimeoutMs);
+    sessions.set(session, { generation: opts.generation, retire });
     session.once('close', () => sessions.delete(session));
     if (draining) session.close();
+    // Superseded while its TLS handshake ran: serve the request that opened it, then GOAWAY (a GOAWAY
+    // before any stream would refuse the client's first request).
+    else if (opts.retired === true) session.once('stream', () => process.nextTick(retire));
     session.setTimeout(settings.keepAliveTimeoutMs, () => closeIdleSession(session, socket, settings.clientWriteTimeoutMs));
     session.on('error', () => session.destroy());
     session.once('close', () => opts.onClose());

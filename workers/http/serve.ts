@@ -30,12 +30,17 @@ export interface HttpWorkerState {
   completed(x: Exchange, spec: GenerationSpec, scheme: 'http' | 'https', tx: Transaction): void;
   /** The daemon's process-wide store, where the ACME manager puts HTTP-01 answers; null: none answered. */
   challenges: SharedStore | null;
+  /**
+   * Generations below this are superseded (the runtime's retire). A connection that starts on one
+   * anyway (its TLS handshake spanned the reload) serves one exchange and closes, like those retired.
+   */
+  retiredBelow: number;
 }
 
 /** `sharedStore`: the daemon's shared store buffer; the cleartext listener answers ACME HTTP-01 challenges from it. */
 export function createHttpWorkerState(counters: Counters, breakers: Breakers, completed: HttpWorkerState['completed'], auth: AuthWorkerContext, workerIndex = 0, sharedStore?: SharedArrayBuffer): HttpWorkerState {
   const challenges = sharedStore === undefined ? null : new SharedStore(sharedStore);
-  return { counters, workerIndex, breakers, pools: new UpstreamPools({ connectTimeoutMs: 10_000, idleTimeoutMs: 30_000, maxIdle: 128 }), completed, auth, challenges };
+  return { counters, workerIndex, breakers, pools: new UpstreamPools({ connectTimeoutMs: 10_000, idleTimeoutMs: 30_000, maxIdle: 128 }), completed, auth, challenges, retiredBelow: -1 };
 }
 
 // One ForwardContext per generation and scheme, made on the generation's first connection (not per
@@ -104,8 +109,10 @@ export function serveHttps(state: HttpWorkerState, c: HttpsConnection): void {
   };
   const ctx = forwardContext(state, c.spec, 'https');
   const route = (start: RequestStart): Routed => routeRequest(site, start);
-  if (c.socket.alpnProtocol === 'h2') serveHttp2(c.socket, { settings: c.spec.http, ctx, route, onClose: c.onClose });
-  else serveHttp1(c.socket, { conn: c.conn, settings: c.spec.http, ctx, route, onClose: c.onClose });
+  const generation = c.spec;
+  const retired = c.spec.generation < state.retiredBelow;
+  if (c.socket.alpnProtocol === 'h2') serveHttp2(c.socket, { settings: c.spec.http, ctx, route, onClose: c.onClose, generation, retired });
+  else serveHttp1(c.socket, { conn: c.conn, settings: c.spec.http, ctx, route, onClose: c.onClose, generation, retired });
 }
 
 export interface PlainConnection {
@@ -164,7 +171,7 @@ export function servePlainHttp(state: HttpWorkerState, c: PlainConnection): void
     const target = routed.x.query === '' ? routed.x.path : `${routed.x.path}?${routed.x.query}`;
     return { answer: { status: 308, errorCode: '', body: `${reasonPhrase(308)}: https://${authority}${target}\n`, headers: ['location', `https://${authority}${target}`] } };
   };
-  serveHttp1(c.socket, { conn: c.conn, settings: c.spec.http, ctx, route, onClose: c.onClose });
+  serveHttp1(c.socket, { conn: c.conn, settings: c.spec.http, ctx, route, onClose: c.onClose, generation: c.spec, retired: c.spec.generation < state.retiredBelow });
 }
 
 /** ConnectionInfo for a connection, from the handoff and (for TLS) the handshake. */
