@@ -9,7 +9,7 @@ import { loadNative, type NativeAddon } from './native/index.js';
 import { loadConfigFile, loadConfigObject, type LoadedConfig } from './config/load.js';
 import { hashConfigFile, watchConfigFile } from './config/watch.js';
 import { ConfigError, type ConfigProblem } from './config/errors.js';
-import { readDesiredState, writeDesiredState } from './control/desired-state.js';
+import { pushedConfigToResume, writeDesiredState } from './control/desired-state.js';
 import { stateDirFor } from './api/daemon-wiring.js';
 import type { InspectionSnapshot, InspectionSource } from './admin/inspect/source.js';
 import { ControlServerSlot } from './control/control-server-slot.js';
@@ -36,7 +36,8 @@ import { startAdminServer, type AdminServer } from './admin/server.js';
 import { openDaemonEventApi } from './api/daemon-wiring.js';
 import { wireEventRouter, type RouterWiring } from './events/router-wiring.js';
 import type { EventApi } from './api/index.js';
-import { processReading, renderMetrics } from './admin/metrics.js';
+import { processReading, type MetricsSnapshot } from './admin/metrics.js';
+import { daemonAdminHandlers } from './admin/daemon-handlers.js';
 import { TunnelSessions } from './tunnel/sessions.js';
 import { log, errorFields } from './log.js';
 import { generateRootKey, parseRootKey } from '../workers/http/auth/keys.js';
@@ -409,25 +410,10 @@ export class Daemon {
   private restorePushedConfig(): void {
     const dir = this.stateDir();
     if (dir === null || this.opts.configPath === null) return;
-    let state;
-    try {
-      state = readDesiredState(dir);
-    } catch (err) {
-      log.warn('ignoring an unreadable pushed config in the state directory', errorFields(err));
-      return;
-    }
-    if (state === null) return;
-    if (state.file_sha256 !== hashConfigFile(this.opts.configPath)) {
-      log.warn('the config file changed since a config was pushed; starting from the file', { pushed_at: state.pushed_at, source: state.source });
-      return;
-    }
-    try {
-      this.loaded = loadConfigObject(state.config, { baseDir: this.loaded.baseDir, sourceName: `pushed config (${state.source})` });
-      this.source = state.source;
-      log.info('starting from the config pushed through the API', { pushed_at: state.pushed_at, source: state.source });
-    } catch (err) {
-      log.warn('the pushed config in the state directory no longer loads; starting from the file', errorFields(err));
-    }
+    const pushed = pushedConfigToResume(dir, this.opts.configPath, this.loaded.baseDir);
+    if (pushed === null) return;
+    this.loaded = pushed.loaded;
+    this.source = pushed.source;
   }
 
   /** Stops accepting, lets open connections finish up to drain_timeout, then stops everything. */
@@ -469,42 +455,37 @@ export class Daemon {
   }
 
   private startAdmin(listen: string, debug: boolean): Promise<AdminServer> {
-    const json = (status: number, body: unknown) => ({ status, contentType: 'application/json', body: JSON.stringify(body, null, 2) + '\n' });
-    return startAdminServer(listen, {
-      healthz: () => json(this.stopping === null ? 200 : 503, {
-        status: this.stopping === null ? 'ok' : 'draining',
-        generation: this.generation,
-        degraded: this.degraded,
-        workers: this.pool?.stats().map((w) => ({ index: w.index, ready: w.ready, active: w.active })) ?? [],
-      }),
-      metrics: () => ({
-        status: 200,
-        contentType: 'text/plain; version=0.0.4',
-        body: renderMetrics({
-          counters: this.counters,
-          edgeSlots: this.slots.edges,
-          breakers: this.breakers,
-          breakerSlots: this.slots.breakers,
-          workers: this.pool?.stats() ?? [{ index: 0, threadId: 0, ready: true, active: this.counters.workerActive(0), handled: this.counters.workerHandled(0), restarts: 0 }],
-          accepted: this.acceptor.accepted,
-          refusals: this.acceptor.refusals,
-          connections: { open: this.acceptor.openConnections(), max: this.acceptor.maxConnections },
-          generation: this.generation,
-          reloads: this.reloads,
-          events: { written: this.sink.written, dropped: this.sink.dropped },
-          destinations: this.eventRouter.stats(),
-          nativeLoaded: !this.degraded,
-          process: processReading(),
-          tunnels: { sessions: this.tunnelSessions.list(), groups: this.tunnelGroups(), started: this.tunnelSessions.started, stopped: this.tunnelSessions.stopped },
-        }),
-      }),
-      config: () => json(200, { generation: this.generation, config: redactConfig(this.loaded) }),
-      crashWorker: debug && this.pool !== null
-        ? (index) => (this.pool!.crash(index) ? json(202, { crashing: index }) : json(404, { error: `no worker ${index}` }))
-        : undefined,
+    return startAdminServer(listen, daemonAdminHandlers({
+      draining: () => this.stopping !== null,
+      generation: () => this.generation,
+      degraded: () => this.degraded,
+      workers: () => this.pool?.stats().map((w) => ({ index: w.index, ready: w.ready, active: w.active })) ?? [],
+      metricsSnapshot: () => this.metricsSnapshot(),
+      redactedConfig: () => redactConfig(this.loaded),
+      crashWorker: debug && this.pool !== null ? (index) => this.pool!.crash(index) : null,
       api: this.eventApi === null ? undefined : (req) => this.eventApi!.handle(req),
       inspection: this.inspection,
-    });
+    }));
+  }
+
+  private metricsSnapshot(): MetricsSnapshot {
+    return {
+      counters: this.counters,
+      edgeSlots: this.slots.edges,
+      breakers: this.breakers,
+      breakerSlots: this.slots.breakers,
+      workers: this.pool?.stats() ?? [{ index: 0, threadId: 0, ready: true, active: this.counters.workerActive(0), handled: this.counters.workerHandled(0), restarts: 0 }],
+      accepted: this.acceptor.accepted,
+      refusals: this.acceptor.refusals,
+      connections: { open: this.acceptor.openConnections(), max: this.acceptor.maxConnections },
+      generation: this.generation,
+      reloads: this.reloads,
+      events: { written: this.sink.written, dropped: this.sink.dropped },
+      destinations: this.eventRouter.stats(),
+      nativeLoaded: !this.degraded,
+      process: processReading(),
+      tunnels: { sessions: this.tunnelSessions.list(), groups: this.tunnelGroups(), started: this.tunnelSessions.started, stopped: this.tunnelSessions.stopped },
+    };
   }
 
   private handleSignals(): void {

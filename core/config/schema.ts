@@ -13,7 +13,10 @@ import { webhookSettingsSchema, webhookVerificationSchema } from './schema-webho
 import { tunnelSettingsSchema } from './schema-tunnel.js';
 import { controlSettingsSchema } from './schema-control.js';
 import { acmeSettingsSchema, certificateManagementPolicySchema } from './schema-acme.js';
+import { adminSettingsSchema, apiKey } from './schema-admin.js';
+import { MAX_CONNECTIONS_LIMIT, connectionSettings, edgeMaxConnections } from './schema-connections.js';
 export { MAX_USER_AGENT_PATTERNS, MIN_BREAKER_BUCKET_MS } from './schema-http.js';
+export { MAX_CONNECTIONS_LIMIT } from './schema-connections.js';
 import { dialHostProblem, hostnameProblem, labelProblem, splitHostPort } from './syntax.js';
 import { routeMatchProblem } from './http-syntax.js';
 import { parseIp } from '../tables/ip-address.js';
@@ -140,18 +143,6 @@ function requiredWithCode<T extends z.ZodTypeAny>(schema: T, message: string) {
     .transform((value) => value as z.output<T>);
 }
 
-/** An API key: a string or { env: VAR }; its path is recorded as secret either way. */
-function apiKey(sources: SourceContext) {
-  return z.union([z.string(), z.object({ env: z.string().min(1) }).strict()], { errorMap: () => ({ message: 'an API key is a string or { env: VAR }' }) })
-    .transform((value, ctx) => {
-      sources.secretPaths.add(formatPath(ctx.path));
-      const key = typeof value === 'string' ? value : sources.env[value.env];
-      if (key === undefined) { ctx.addIssue({ code: z.ZodIssueCode.custom, message: `environment variable ${(value as { env: string }).env} is not set` }); return ''; }
-      if (key.length < 16) ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'an API key must be at least 16 characters' });
-      return key;
-    });
-}
-
 /** Event destinations/subscriptions are checked by the API's own rules (core/api), with its error codes. */
 function configResource<T>(parse: (raw: unknown) => { ok: true; value: T } | { ok: false; problem: string }) {
   return z.any().transform((raw: unknown, ctx): T => {
@@ -161,10 +152,6 @@ function configResource<T>(parse: (raw: unknown) => { ok: true; value: T } | { o
     return z.NEVER;
   });
 }
-
-export const MAX_CONNECTIONS_LIMIT = 10_000_000;
-const maxConnections = z.number().int('max_connections must be an integer')
-  .min(1, `max_connections must be 1..${MAX_CONNECTIONS_LIMIT}`).max(MAX_CONNECTIONS_LIMIT, `max_connections must be 1..${MAX_CONNECTIONS_LIMIT}`);
 
 export function createConfigSchema(sources: SourceContext) {
   const tlsCertificate = z
@@ -361,7 +348,7 @@ export function createConfigSchema(sources: SourceContext) {
     id,
     description,
     metadata,
-    max_connections: maxConnections.optional()
+    max_connections: edgeMaxConnections.optional()
       .describe(`edgeplane extension: connections this edge may have open at once, across all workers (1..${MAX_CONNECTIONS_LIMIT}); more are closed at once, before TLS, and counted in edgeplane_edge_connections_over_limit_total. Default: only the process-wide max_connections applies.`),
     backend: backendModule.optional().describe('backend module: where traffic goes.'),
     ip_restriction: ipRestriction.optional().describe('ip_restriction module: allow/deny by client IP.'),
@@ -401,31 +388,10 @@ export function createConfigSchema(sources: SourceContext) {
 
   return z
     .object({
-      admin: z
-        .object({
-          listen: dialAddress('', true).describe('host:port of the admin HTTP server (port 0 picks a free port).'),
-          debug_endpoints: z.boolean().default(false).describe('Enables test-only endpoints. Never in production.'),
-          api_keys: z.array(apiKey(sources)).nullish().transform((v) => v ?? undefined)
-            .describe('Keys of the Event Subscriptions API (`Authorization: Bearer <key>`), each a string or { env: VAR }, at least 16 characters; shown as [redacted] in /config. Default: none, and the API answers 404.'),
-          state_dir: z.string().min(1, 'state_dir must not be empty').optional().transform((dir) => (dir === undefined ? undefined : resolve(sources.baseDir, dir)))
-            .describe("Directory of the API's durable store and audit log, relative to the config file's directory; created when the API is on. Default: edgeplane-state next to the config file (the working directory for the embedded config)."),
-        })
-        .strict()
-        .nullish()
-        .transform((v) => v ?? null)
-        .describe('Admin server; absent or null = off.'),
+      admin: adminSettingsSchema(dialAddress('', true), apiKey(sources), sources.baseDir),
       workers: z.number().int('workers must be an integer').min(1, 'workers must be 1..256').max(256, 'workers must be 1..256').default(() => Math.min(256, Math.max(1, availableParallelism())))
         .describe('Worker threads, 1..256. Default: os.availableParallelism().'),
-      listen_address: z.string().refine((s) => parseIp(s) !== null, 'listen_address must be an IP address').default('0.0.0.0')
-        .describe('Bind address of the https/tls edge ports (tcp edges bind the host of their hostport).'),
-      drain_timeout: z.number().min(0, 'drain_timeout must not be negative').default(30).describe('Seconds that open connections may take to finish after SIGTERM.'),
-      peek_timeout: z.number().positive('peek_timeout must be more than 0').default(10).describe('Seconds a TLS client may take to send its ClientHello.'),
-      max_connections: maxConnections.optional()
-        .describe(`Connections the process may have open at once on its edge listeners (tunnel legs included; admin and gRPC not), 1..${MAX_CONNECTIONS_LIMIT}. Beyond it a new connection is closed as soon as it is accepted, before any byte is read, and counted as edgeplane_acceptor_refusals_total{reason="max_connections"}. Default: the open-files limit (RLIMIT_NOFILE) less 256, halved, since each proxied connection holds two descriptors.`),
-      upstream_connect_timeout: z.number().positive('upstream_connect_timeout must be more than 0').max(300, 'upstream_connect_timeout must be at most 300 seconds').default(10)
-        .describe('Seconds a dial to an upstream (static address, tunnel) may take before it counts as failed: failover moves on, or the client gets 504 (https) or is closed (tcp/tls).'),
-      tcp_idle_timeout: z.number().min(0, 'tcp_idle_timeout must not be negative (0 = off)').default(300).describe('Seconds without bytes either way before a tcp/tls pipe is closed (0 = off).'),
-      max_client_hello_bytes: z.number().int().min(1024, 'max_client_hello_bytes must be 1024..65536').max(65536, 'max_client_hello_bytes must be 1024..65536').default(16384).describe('Largest ClientHello accepted, 1 KiB..64 KiB.'),
+      ...connectionSettings(),
       events: z
         .object({ file: z.string().min(1).default('-').describe('"-" = stdout, otherwise a path to append NDJSON to.') })
         .strict()

@@ -4,6 +4,9 @@
 // edits the file afterwards gets the file.
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { loadConfigObject, type LoadedConfig } from '../config/load.js';
+import { hashConfigFile } from '../config/watch.js';
+import { errorFields, log } from '../log.js';
 
 export const DESIRED_STATE_FILE = 'config.desired.json';
 
@@ -42,4 +45,31 @@ export function writeDesiredState(dir: string, state: DesiredState): void {
   renameSync(temp, path);
   const dirFd = openSync(dir, 'r');
   try { fsyncSync(dirFd); } finally { closeSync(dirFd); }
+}
+
+/**
+ * At start: the config pushed through an API before the last stop, loaded, unless there is none, it
+ * does not load, or the config file changed since (then the file wins). Each case is logged.
+ */
+export function pushedConfigToResume(dir: string, configPath: string, baseDir: string): { loaded: LoadedConfig; source: string } | null {
+  let state: DesiredState | null;
+  try {
+    state = readDesiredState(dir);
+  } catch (err) {
+    log.warn('ignoring an unreadable pushed config in the state directory', errorFields(err));
+    return null;
+  }
+  if (state === null) return null;
+  if (state.file_sha256 !== hashConfigFile(configPath)) {
+    log.warn('the config file changed since a config was pushed; starting from the file', { pushed_at: state.pushed_at, source: state.source });
+    return null;
+  }
+  try {
+    const loaded = loadConfigObject(state.config, { baseDir, sourceName: `pushed config (${state.source})` });
+    log.info('starting from the config pushed through the API', { pushed_at: state.pushed_at, source: state.source });
+    return { loaded, source: state.source };
+  } catch (err) {
+    log.warn('the pushed config in the state directory no longer loads; starting from the file', errorFields(err));
+    return null;
+  }
 }

@@ -182,7 +182,7 @@ export function webSocketEcho(t: Teardown, origin: Origin, path: string): { upgr
 }
 
 /** A TCP server that runs `onSocket` for every connection (garbage speakers, silent listeners). */
-export async function rawOrigin(t: Teardown, onSocket: (socket: net.Socket) => void): Promise<{ port: number; address: string; connections(): number }> {
+export async function rawOrigin(t: Teardown, onSocket: (socket: net.Socket) => void): Promise<{ port: number; address: string; connections(): number; open(): net.Socket[] }> {
   let accepted = 0;
   const sockets = new Set<net.Socket>();
   const server = net.createServer((socket) => {
@@ -195,7 +195,7 @@ export async function rawOrigin(t: Teardown, onSocket: (socket: net.Socket) => v
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   t.teardown(() => new Promise<void>((resolve) => { for (const s of sockets) s.destroy(); server.close(() => resolve()); }));
   const port = (server.address() as net.AddressInfo).port;
-  return { port, address: `127.0.0.1:${port}`, connections: () => accepted };
+  return { port, address: `127.0.0.1:${port}`, connections: () => accepted, open: () => [...sockets] };
 }
 
 /** DNS for tests: every name is 127.0.0.1 (handles both `all` forms node's connect may ask for). */

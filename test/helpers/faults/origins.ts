@@ -3,6 +3,7 @@
 // to it hang). Every server and child is closed in teardown.
 import net from 'node:net';
 import { spawn } from 'node:child_process';
+import { rawOrigin as socketServer } from '../http.js';
 
 interface Teardown { teardown(fn: () => unknown): void }
 
@@ -24,14 +25,8 @@ export type HeadHandler = (socket: net.Socket, head: string) => void;
 
 /** A TCP server that hands each request head (up to the blank line) to `onHead`; later bytes are counted. */
 export async function rawOrigin(t: Teardown, onHead: HeadHandler): Promise<RawOrigin> {
-  const sockets = new Set<net.Socket>();
-  let accepted = 0;
   let body = 0;
-  const server = net.createServer((socket) => {
-    accepted++;
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-    socket.on('error', () => {});
+  const server = await socketServer(t, (socket) => {
     let buffered = '';
     let headSeen = false;
     socket.on('data', (d: Buffer) => {
@@ -44,19 +39,13 @@ export async function rawOrigin(t: Teardown, onHead: HeadHandler): Promise<RawOr
       onHead(socket, buffered.slice(0, end));
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.teardown(() => new Promise<void>((resolve) => { for (const s of sockets) s.destroy(); server.close(() => resolve()); }));
-  const port = (server.address() as net.AddressInfo).port;
   return {
-    port,
-    address: `127.0.0.1:${port}`,
-    connections: () => accepted,
-    open: () => [...sockets],
+    ...server,
     bodyBytes: () => body,
     async allClosed(timeoutMs = 10_000) {
       const until = Date.now() + timeoutMs;
-      while (sockets.size > 0) {
-        if (Date.now() > until) throw new Error(`${sockets.size} origin connection(s) still open after ${timeoutMs} ms`);
+      while (server.open().length > 0) {
+        if (Date.now() > until) throw new Error(`${server.open().length} origin connection(s) still open after ${timeoutMs} ms`);
         await new Promise((r) => setTimeout(r, 25));
       }
     },

@@ -192,7 +192,7 @@ t.test('defaults are filled in and route ids generated', async (tt) => {
   tt.equal(r0!.description, '');
   tt.same(r1!.user_agent_filter, { enabled: true, allow: ['(?i)curl'], deny: ['(?i)bot'] });
   tt.same(loaded.config.http, {
-    max_header_bytes: 16_384, max_url_bytes: 8192, header_timeout: 10, keep_alive_timeout: 60, max_concurrent_streams: 100,
+    max_header_bytes: 16_384, max_url_bytes: 8192, header_timeout: 10, keep_alive_timeout: 60, max_concurrent_streams: 100, client_write_timeout: 60,
     upstream_response_header_timeout: 60, upstream_idle_timeout: 30, max_idle_upstream_connections: 128, plain_listen: null, plain_mode: 'redirect',
   });
   const nullHttp = base();
