@@ -225,7 +225,7 @@ export class Daemon {
     await this.control.sync(this, this.loaded);
     void this.acme.sync(this.loaded);
     if (this.opts.handleSignals) this.handleSignals();
-    if (this.opts.configPath !== null) this.lastFileHash = hashConfigFile(this.opts.configPath);
+    if (this.opts.configPath !== null) this.lastFileHash = this.lastReloadedHash = hashConfigFile(this.opts.configPath);
     log.info('ready', {
       generation: this.generation,
       workers: this.pool?.size ?? 0,
@@ -265,7 +265,7 @@ export class Daemon {
       this.lastReloadedHash = hash;
       const result = await this.applyLoaded(() => loadConfigFile(path), trigger, 'file', RELOAD_LOGS);
       if (result.ok) {
-        this.lastFileHash = hashConfigFile(path);
+        this.lastFileHash = hash;
         void this.acme.sync(this.loaded);
       }
       return result;
@@ -494,6 +494,6 @@ export class Daemon {
     process.once('SIGTERM', stop('SIGTERM'));
     process.once('SIGINT', stop('SIGINT'));
     const path = this.opts.configPath;
-    if (path !== null) this.watcher = watchConfigFile(path, () => this.lastFileHash, () => void this.reload('file change'));
+    if (path !== null) this.watcher = watchConfigFile(path, () => this.lastReloadedHash, () => void this.reload('file change'));
   }
 }

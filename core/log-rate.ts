@@ -2,6 +2,9 @@
 // last one, so an attack cannot turn the log into a second attack (disk, CPU).
 import { log, type LogFields } from './log.js';
 
+/** Keys come from the config (edges, endpoints): a bound against surprises, not a cache size. */
+const MAX_KEYS = 1024;
+
 export class RateLimitedWarning {
   private readonly lastMs = new Map<string, number>();
   private readonly suppressed = new Map<string, number>();
@@ -18,6 +21,7 @@ export class RateLimitedWarning {
     }
     const { msg, fields } = describe();
     log.warn(msg, { ...fields, suppressed_since_last: this.suppressed.get(key) ?? 0 });
+    if (this.lastMs.size >= MAX_KEYS && !this.lastMs.has(key)) { this.lastMs.clear(); this.suppressed.clear(); }
     this.lastMs.set(key, now);
     this.suppressed.set(key, 0);
   }

@@ -7,7 +7,7 @@ import type { BackendSpec, EndpointSpec } from '../core/generation/spec.js';
 import type { Counters } from '../core/tables/counters.js';
 import type { StreamOpen } from '../core/tunnel/protocol.js';
 import { agentLegs, isAgentEndpoint } from './tunnel/agent-legs.js';
-import { log } from '../core/log.js';
+import { RateLimitedWarning } from '../core/log-rate.js';
 
 export class DialError extends Error {
   constructor(message: string, readonly code: string) { super(message); }
@@ -90,23 +90,16 @@ export function dialEndpoint(endpoint: EndpointSpec, timeoutMs: number, open?: P
   });
 }
 
-/** A failing endpoint is logged once per this interval per worker thread (with how many were not). */
-export const DIAL_FAILURE_LOG_INTERVAL_MS = 30_000;
-const dialFailures = new Map<string, { loggedAt: number; unlogged: number }>();
-
 /**
- * Logs a failed dial (DNS, refused, timed out) as a warning, at most once per endpoint and error
- * code per interval: an upstream that is down must be visible without a log line per request.
+ * A failed dial (DNS, refused, timed out) is a warning, at most once per endpoint and error code per
+ * 30 s per worker thread: an upstream that is down must be visible without a log line per request.
  */
+const dialFailureWarning = new RateLimitedWarning(30_000);
+
 function noteDialFailure(endpoint: EndpointSpec, err: Error): void {
   const code = (err as NodeJS.ErrnoException).code ?? 'ERROR';
-  const key = `${endpoint.host}:${endpoint.port}:${code}`;
-  const now = Date.now();
-  const seen = dialFailures.get(key);
-  if (seen !== undefined && now - seen.loggedAt < DIAL_FAILURE_LOG_INTERVAL_MS) { seen.unlogged++; return; }
-  if (dialFailures.size > 1024) dialFailures.clear(); // endpoints come from the config: a bound, not a cache
-  log.warn('upstream dial failed', { endpoint: `${endpoint.host}:${endpoint.port}`, code, error: err.message, not_logged_since_last: seen?.unlogged ?? 0 });
-  dialFailures.set(key, { loggedAt: now, unlogged: 0 });
+  const where = `${endpoint.host}:${endpoint.port}`;
+  dialFailureWarning.note(() => ({ msg: 'upstream dial failed', fields: { endpoint: where, code, error: err.message } }), `${where}:${code}`);
 }
 
 /** The endpoints to try for one connection, in order (advances the round-robin cursors once). */

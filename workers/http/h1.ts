@@ -65,11 +65,10 @@ class Http1Connection {
   private idleDeadline = Infinity;
   private inRequestHead = false;
   /**
-   * Bytes of the current request head seen in earlier reads, and whether its request line ended in
-   * them: llhttp's size limit may trip reads later, and only these tell a long URL (414) from long
+   * Bytes of the current request line seen in earlier reads, and whether it ended in them: llhttp's size limit may trip reads later, and only these tell a long URL (414) from long
    * headers (431) then.
    */
-  private headBytesSeen = 0;
+  private requestLineBytes = 0;
   private requestLineEnded = false;
   /** Set once a request was refused or the connection failed: llhttp may still hold pipelined requests after it, which are ignored. */
   private refusing = false;
@@ -87,7 +86,7 @@ class Http1Connection {
     this.parser[kOnMessageBegin] = () => {
       this.idleDeadline = Infinity;
       this.inRequestHead = true;
-      this.headBytesSeen = 0;
+      this.requestLineBytes = 0;
       this.requestLineEnded = false;
       this.armHeaderTimer();
     };
@@ -200,18 +199,18 @@ class Http1Connection {
   // request line ended, the URL was too long (414), otherwise the headers (431).
   private overflowAnswer(data: Buffer | null): EdgeResponse {
     if (this.requestLineEnded || this.headerChunks.length > 0) {
-      return this.headBytesSeen > this.opts.settings.maxUrlBytes ? EDGE_ERRORS.urlTooLong : EDGE_ERRORS.headersTooLarge;
+      return this.requestLineBytes > this.opts.settings.maxUrlBytes ? EDGE_ERRORS.urlTooLong : EDGE_ERRORS.headersTooLarge;
     }
     const buffer = data ?? this.parser.getCurrentBuffer();
     const lineEnd = buffer.indexOf('\r\n');
-    return lineEnd < 0 || this.headBytesSeen + lineEnd > this.opts.settings.maxUrlBytes ? EDGE_ERRORS.urlTooLong : EDGE_ERRORS.headersTooLarge;
+    return lineEnd < 0 || this.requestLineBytes + lineEnd > this.opts.settings.maxUrlBytes ? EDGE_ERRORS.urlTooLong : EDGE_ERRORS.headersTooLarge;
   }
 
   /** A read ended inside a request head: remember whether (and where) its request line ended. */
   private noteHeadProgress(buffer: Buffer): void {
     const lineEnd = buffer.indexOf('\n');
-    if (lineEnd < 0) { this.headBytesSeen += buffer.length; return; }
-    this.headBytesSeen += lineEnd;
+    if (lineEnd < 0) { this.requestLineBytes += buffer.length; return; }
+    this.requestLineBytes += lineEnd;
     this.requestLineEnded = true;
   }
 
@@ -246,13 +245,13 @@ class Http1Connection {
     const target = this.urlChunks + (url ?? '');
     this.urlChunks = '';
     const { settings } = this.opts;
-    if (target.length > settings.maxUrlBytes) { this.failConnection(EDGE_ERRORS.urlTooLong, METHODS[method]); return 1; }
+    const methodName = METHODS[method] ?? 'GET';
+    if (target.length > settings.maxUrlBytes) { this.failConnection(EDGE_ERRORS.urlTooLong, methodName); return 1; }
     let headerBytes = 0;
     for (let i = 0; i < raw.length; i++) headerBytes += raw[i]!.length + 2;
-    if (headerBytes > settings.maxHeaderBytes) { this.failConnection(EDGE_ERRORS.headersTooLarge, METHODS[method]); return 1; }
+    if (headerBytes > settings.maxHeaderBytes) { this.failConnection(EDGE_ERRORS.headersTooLarge, methodName); return 1; }
 
     const version = major === 1 && minor === 0 ? '1.0' : '1.1';
-    const methodName = METHODS[method] ?? 'GET';
     let framing: BodyFraming = { kind: 'none' };
     let upgradeProtocol: string | null = null;
     for (let i = 0; i < raw.length; i += 2) {
@@ -263,8 +262,8 @@ class Http1Connection {
         // than exactly `chunked` is refused here: a final non-chunked coding leaves the body
         // length undefined (RFC 9112 §6.1: 400), and other codings we would silently drop (501).
         const codings = raw[i + 1]!.toLowerCase().split(',').map((c) => c.trim());
-        if (codings[codings.length - 1] !== 'chunked') { this.failConnection(EDGE_ERRORS.badRequest, METHODS[method]); return 1; }
-        if (codings.length > 1) { this.failConnection(EDGE_ERRORS.unsupportedTransferCoding, METHODS[method]); return 1; }
+        if (codings[codings.length - 1] !== 'chunked') { this.failConnection(EDGE_ERRORS.badRequest, methodName); return 1; }
+        if (codings.length > 1) { this.failConnection(EDGE_ERRORS.unsupportedTransferCoding, methodName); return 1; }
         framing = { kind: 'chunked' };
       }      else if (name === 'content-length' && framing.kind !== 'chunked') framing = { kind: 'length', length: Number(raw[i + 1]) };
       else if (name === 'upgrade' && upgrade) upgradeProtocol = raw[i + 1]!;

@@ -112,14 +112,15 @@ export function serveHttp2(socket: tls.TLSSocket, opts: Http2Options): void {
     onStream(stream, rawHeaders, opts);
   });
   server.on('session', (session: http2.ServerHttp2Session) => {
-    const retire = (): void => closeIdleSession(session, socket, settings.clientWriteTimeoutMs);
-    sessions.set(session, { generation: opts.generation, retire });
+    // Idle, or its generation superseded: the session winds down the same way.
+    const windDown = (): void => closeIdleSession(session, socket, settings.clientWriteTimeoutMs);
+    sessions.set(session, { generation: opts.generation, retire: windDown });
     session.once('close', () => sessions.delete(session));
     if (draining) session.close();
     // Superseded while its TLS handshake ran: serve the request that opened it, then GOAWAY (a GOAWAY
     // before any stream would refuse the client's first request).
-    else if (opts.retired === true) session.once('stream', () => process.nextTick(retire));
-    session.setTimeout(settings.keepAliveTimeoutMs, () => closeIdleSession(session, socket, settings.clientWriteTimeoutMs));
+    else if (opts.retired === true) session.once('stream', () => process.nextTick(windDown));
+    session.setTimeout(settings.keepAliveTimeoutMs, windDown);
     session.on('error', () => session.destroy());
     session.once('close', () => opts.onClose());
   });
